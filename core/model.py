@@ -1,0 +1,326 @@
+"""The canonical accounting document every connector reads or writes.
+
+Immutable pydantic models with a JSON round-trip. Money is `Decimal` to the cent (floats are
+refused), the currency lives on the document, and a document whose lines, VAT breakdown and
+totals disagree by a single cent cannot be constructed.
+
+Sign convention: amounts are what the document states. A credit note carries positive amounts
+(what is credited back); promotions and discounts are negative lines on either kind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from syncd.errors import DocumentValidationError
+
+CENT = Decimal("0.01")
+
+
+def _refuse_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("money must be a Decimal or a string, never a float")
+    return value
+
+
+def _to_the_cent(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("money must be a finite number")
+    if value != value.quantize(CENT):
+        raise ValueError(f"{value} has more than two decimal places")
+    return value.quantize(CENT)
+
+
+def _rate(value: Decimal) -> Decimal:
+    if not value.is_finite() or not Decimal(0) <= value < Decimal(1):
+        raise ValueError(f"VAT rate {value} must be a fraction in [0, 1), e.g. 0.19")
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_refuse_float), AfterValidator(_to_the_cent)]
+"""An amount to the cent, in the document's currency."""
+
+Rate = Annotated[Decimal, BeforeValidator(_refuse_float), AfterValidator(_rate)]
+"""A VAT rate as a fraction: 0.19 is 19 %."""
+
+Quantity = Annotated[Decimal, BeforeValidator(_refuse_float)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+    )
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    ORDER = "order"
+
+
+class LineKind(StrEnum):
+    ITEM = "item"
+    SHIPPING = "shipping"
+    GIFT_WRAP = "gift_wrap"
+    PROMOTION = "promotion"
+    """A discount; negative amounts. `promotion_for` says what it reduces."""
+
+
+class Fulfilment(StrEnum):
+    FBA = "FBA"
+    FBM = "FBM"
+
+
+class Address(Frozen):
+    name: str | None = None
+    company: str | None = None
+    lines: tuple[str, ...] = ()
+    postal_code: str | None = None
+    city: str | None = None
+    state: str | None = None
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    phone: str | None = None
+
+
+class Seller(Frozen):
+    name: str
+    address: Address
+    vat_ids: dict[str, str] = Field(default_factory=dict, description="VAT ID per country code")
+    tax_number: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+
+    def vat_id_for(self, country: str | None) -> str | None:
+        """The VAT ID registered in `country`, else the one of the seat's country."""
+        if country and country in self.vat_ids:
+            return self.vat_ids[country]
+        return self.vat_ids.get(self.address.country) or next(iter(self.vat_ids.values()), None)
+
+
+class Buyer(Frozen):
+    name: str | None = None
+    company: str | None = None
+    vat_id: str | None = None
+    email: str | None = None
+    tax_registration_type: str | None = None
+
+
+class Marketplace(Frozen):
+    id: str
+    country: str | None = None
+
+
+class References(Frozen):
+    order_id: str | None = None
+    shipping_id: str | None = None
+    transaction_id: str | None = None
+    purchase_order_number: str | None = None
+
+
+class LegalNotes(Frozen):
+    reverse_charge: bool = False
+    intra_eu: bool = False
+    export: bool = False
+    citations: dict[str, str] = Field(
+        default_factory=dict, description="Legal citation text per language code (de, en, …)"
+    )
+
+
+class Attachment(Frozen):
+    """A PDF or XML that travels with the document: inline bytes or a link."""
+
+    filename: str
+    media_type: str
+    data: bytes | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Attachment:
+        if (self.data is None) == (self.url is None):
+            raise ValueError("an attachment has either data or a url")
+        return self
+
+
+class Line(Frozen):
+    kind: LineKind = LineKind.ITEM
+    description: str
+    quantity: Quantity = Decimal(1)
+    sku: str | None = None
+    asin: str | None = None
+    order_id: str | None = None
+    promotion_id: str | None = None
+    promotion_for: LineKind | None = None
+    net: Money
+    vat_rate: Rate
+    vat: Money
+    gross: Money
+
+
+class VatBreakdown(Frozen):
+    rate: Rate
+    net: Money
+    vat: Money
+    gross: Money
+
+
+class Totals(Frozen):
+    net: Money
+    vat: Money
+    gross: Money
+
+
+class Document(Frozen):
+    """One invoice, credit note or order, as every connector sees it."""
+
+    kind: DocumentKind
+    source: str = Field(description="The system the document came from, e.g. 'amazon'")
+    source_key: str = Field(description="Stable identity within the source")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+    number: str | None = Field(default=None, description="Allocated by the engine when empty")
+    original_invoice_number: str | None = None
+    original_invoice_date: date | None = None
+
+    issue_date: date | None = None
+    delivery_date: date | None = None
+    order_date: date | None = None
+
+    seller: Seller | None = None
+    buyer: Buyer = Buyer()
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+
+    marketplace: Marketplace | None = None
+    fulfilment: Fulfilment | None = None
+    references: References = References()
+
+    lines: tuple[Line, ...]
+    vat_breakdown: tuple[VatBreakdown, ...]
+    totals: Totals
+
+    legal: LegalNotes = LegalNotes()
+    language: str | None = Field(default=None, description="Forces the rendering language")
+    attachments: tuple[Attachment, ...] = ()
+    extra: dict[str, str] = Field(
+        default_factory=dict, description="Source fields syncd has no slot for, kept verbatim"
+    )
+
+    @property
+    def identity(self) -> str:
+        return f"{self.source}:{self.source_key}"
+
+    @model_validator(mode="after")
+    def _agrees_to_the_cent(self) -> Document:
+        check_amounts(self)
+        return self
+
+    def canonical_json(self) -> str:
+        """Sorted, compact JSON of the content: what the content hash covers.
+
+        The number is left out because the engine allocates it after the document is stored.
+        """
+        data = self.model_dump(mode="json", exclude={"number"})
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def with_number(self, number: str, issue_date: date | None = None) -> Document:
+        update: dict[str, Any] = {"number": number}
+        if issue_date is not None and self.issue_date is None:
+            update["issue_date"] = issue_date
+        return self.model_copy(update=update)
+
+
+def breakdown_of(lines: Iterable[Line]) -> tuple[VatBreakdown, ...]:
+    """The VAT breakdown per rate that `lines` add up to, highest rate first."""
+    sums: dict[Decimal, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
+    for line in lines:
+        acc = sums[line.vat_rate.normalize()]
+        acc[0] += line.net
+        acc[1] += line.vat
+        acc[2] += line.gross
+    return tuple(
+        VatBreakdown(rate=rate, net=net, vat=vat, gross=gross)
+        for rate, (net, vat, gross) in sorted(sums.items(), reverse=True)
+    )
+
+
+def totals_of(breakdown: Iterable[VatBreakdown]) -> Totals:
+    rows = list(breakdown)
+    return Totals(
+        net=sum((r.net for r in rows), Decimal(0)),
+        vat=sum((r.vat for r in rows), Decimal(0)),
+        gross=sum((r.gross for r in rows), Decimal(0)),
+    )
+
+
+def check_amounts(doc: Document) -> None:
+    """Raise DocumentValidationError naming the document and field that do not add up."""
+
+    def fail(field: str, stated: Decimal, computed: Decimal, what: str) -> None:
+        raise DocumentValidationError(
+            doc.identity, field, f"{stated} differs from {what} {computed}"
+        )
+
+    if not doc.lines:
+        raise DocumentValidationError(doc.identity, "lines", "a document needs at least one line")
+    for i, line in enumerate(doc.lines):
+        if line.net + line.vat != line.gross:
+            fail(f"lines[{i}].gross", line.gross, line.net + line.vat, "net + vat =")
+    computed = {b.rate.normalize(): b for b in breakdown_of(doc.lines)}
+    stated: dict[Decimal, VatBreakdown] = {}
+    for i, row in enumerate(doc.vat_breakdown):
+        key = row.rate.normalize()
+        if key in stated:
+            raise DocumentValidationError(
+                doc.identity, f"vat_breakdown[{i}].rate", f"rate {row.rate} appears twice"
+            )
+        stated[key] = row
+        if row.net + row.vat != row.gross:
+            fail(f"vat_breakdown[{i}].gross", row.gross, row.net + row.vat, "net + vat =")
+    for rate in sorted(set(computed) | set(stated)):
+        want, have = computed.get(rate), stated.get(rate)
+        if have is None or want is None:
+            raise DocumentValidationError(
+                doc.identity,
+                "vat_breakdown",
+                f"rate {rate} is in the {'lines' if have is None else 'breakdown'} only",
+            )
+        for name in ("net", "vat", "gross"):
+            if getattr(have, name) != getattr(want, name):
+                fail(f"vat_breakdown[rate={rate}].{name}", getattr(have, name),
+                     getattr(want, name), "the sum of its lines")
+    total = totals_of(doc.vat_breakdown)
+    for name in ("net", "vat", "gross"):
+        if getattr(doc.totals, name) != getattr(total, name):
+            fail(f"totals.{name}", getattr(doc.totals, name), getattr(total, name),
+                 "the sum of the VAT breakdown")
+
+
+def build_document(*, lines: Iterable[Line], **fields: Any) -> Document:
+    """A Document whose breakdown and totals are computed from its lines."""
+    lines = tuple(lines)
+    breakdown = breakdown_of(lines)
+    return Document(lines=lines, vat_breakdown=breakdown, totals=totals_of(breakdown), **fields)

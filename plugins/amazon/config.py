@@ -1,0 +1,39 @@
+"""`[plugins.amazon]`: the key names are part of syncd's public interface."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator
+
+from syncd.connectors import PluginConfig
+from syncd.durations import Duration
+
+# {year} and {seq…} are the only fields a series may use; the rest must be Amazon-safe text
+_SERIES = re.compile(r"^[A-Za-z0-9 ,/\\\-_;:#]*(\{year\}|\{seq(:0?\d+d)?\}|[A-Za-z0-9 ,/\\\-_;:#])*$")
+
+
+class AmazonConfig(PluginConfig):
+    endpoint: HttpUrl = HttpUrl("https://sellingpartnerapi-eu.amazon.com")
+    token_url: HttpUrl = HttpUrl("https://api.amazon.com/auth/o2/token")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    marketplace_ids: list[str] = Field(min_length=1)
+    upload_interval: Duration = Field(default="3s", description="Minimum spacing of two uploads")
+    report_poll_interval: Duration = Field(default="30s")
+    feed_poll_interval: Duration = Field(default="30s")
+    invoice_series: str = "INV-{year}-{seq:06d}"
+    credit_note_series: str = "CN-{year}-{seq:06d}"
+
+    @field_validator("invoice_series", "credit_note_series")
+    @classmethod
+    def _amazon_safe(cls, value: str) -> str:
+        if "{seq" not in value:
+            raise ValueError("a number series needs a {seq} field, e.g. 'INV-{year}-{seq:06d}'")
+        if not _SERIES.match(value):
+            raise ValueError(
+                "only letters, digits, space and , / \\ - _ ; : # are allowed around "
+                "{year} and {seq}"
+            )
+        return value
