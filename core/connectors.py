@@ -49,6 +49,7 @@ class ConnectorContext:
     company: Company | None = None
     settings: Any = None  # the whole syncd.config.Settings, for connectors that need more
     logger: Any = None
+    renderer: Any = None  # syncd.render.Renderer for PDFs, chosen per pipeline by the engine
     services: dict[str, Any] = field(default_factory=dict)
 
 
