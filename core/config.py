@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,9 +74,9 @@ class StateSettings(Section):
 
 class EngineSettings(Section):
     max_attempts: int = Field(default=8, ge=1)
-    backoff_base: Duration = Field(default="2s")
-    backoff_max: Duration = Field(default="1h")
-    lease: Duration = Field(default="5m")
+    backoff_base: Duration = Field(default=timedelta(seconds=2))
+    backoff_max: Duration = Field(default=timedelta(hours=1))
+    lease: Duration = Field(default=timedelta(minutes=5))
     batch_size: int = Field(default=200, ge=1)
 
 
@@ -309,9 +310,11 @@ def load_config(
             except ValidationError as exc:
                 problems.extend(_messages(exc, f"plugins.{name}"))
 
-    pipelines = settings.pipelines if settings else []
+    pipelines = (
+        list(enumerate(settings.pipelines)) if settings else _valid_pipelines(data.get("pipelines"))
+    )
     seen: set[str] = set()
-    for i, p in enumerate(pipelines):
+    for i, p in pipelines:
         where = f"pipelines[{i}]"
         if p.name in seen:
             problems.append(f"{where}.name: {p.name!r} is used by another pipeline")
@@ -328,6 +331,18 @@ def load_config(
         raise ConfigError(problems, str(cfg_path))
     assert settings is not None
     return Config(settings=settings, path=cfg_path, plugin_configs=plugin_configs)
+
+
+def _valid_pipelines(raw: Any) -> list[tuple[int, PipelineSettings]]:
+    """The pipelines that validate on their own, so cross-checks run despite other errors."""
+    out = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        if isinstance(item, dict):
+            try:
+                out.append((i, PipelineSettings(**item)))
+            except ValidationError:
+                continue
+    return out
 
 
 def _check_endpoint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 
@@ -10,7 +11,8 @@ from syncd.connectors import PluginConfig
 from syncd.durations import Duration
 
 # {year} and {seq…} are the only fields a series may use; the rest must be Amazon-safe text
-_SERIES = re.compile(r"^[A-Za-z0-9 ,/\\\-_;:#]*(\{year\}|\{seq(:0?\d+d)?\}|[A-Za-z0-9 ,/\\\-_;:#])*$")
+_SAFE = r"[A-Za-z0-9 ,/\\\-_;:#]"
+_SERIES = re.compile(rf"^({_SAFE}|\{{year\}}|\{{seq(:0?\d+d)?\}})*$")
 
 
 class AmazonConfig(PluginConfig):
@@ -20,9 +22,11 @@ class AmazonConfig(PluginConfig):
     client_secret: SecretStr
     refresh_token: SecretStr
     marketplace_ids: list[str] = Field(min_length=1)
-    upload_interval: Duration = Field(default="3s", description="Minimum spacing of two uploads")
-    report_poll_interval: Duration = Field(default="30s")
-    feed_poll_interval: Duration = Field(default="30s")
+    upload_interval: Duration = Field(
+        default=timedelta(seconds=3), description="Minimum spacing of two uploads"
+    )
+    report_poll_interval: Duration = Field(default=timedelta(seconds=30))
+    feed_poll_interval: Duration = Field(default=timedelta(seconds=30))
     invoice_series: str = "INV-{year}-{seq:06d}"
     credit_note_series: str = "CN-{year}-{seq:06d}"
 

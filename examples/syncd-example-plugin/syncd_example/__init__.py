@@ -1,0 +1,92 @@
+"""A minimal syncd plugin: one config model, one source, one target."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from syncd import hookimpl
+from syncd.connectors import (
+    Batch,
+    Cursor,
+    PluginConfig,
+    Rejected,
+    RemoteRef,
+    Source,
+    Target,
+    Window,
+)
+from syncd.errors import InputError, SyncdError
+from syncd.model import Document
+
+
+class ExampleConfig(PluginConfig):
+    inbox: Path = Path("documents.jsonl")
+    outbox: Path = Path("delivered")
+
+
+class JsonLinesSource(Source):
+    """Each line of `inbox` is one document; the cursor remembers how many lines were read."""
+
+    name = "jsonl"
+    config_model = ExampleConfig
+
+    def check(self) -> None:
+        if not self.config.inbox.exists():
+            raise InputError(str(self.config.inbox), "file not found")
+
+    def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
+        done = int((cursor or {}).get("lines", 0))
+        items: list = []
+        with self.config.inbox.open(encoding="utf-8") as fh:
+            for number, text in enumerate(fh, start=1):
+                if number <= done or not text.strip():
+                    continue
+                try:
+                    items.append(Document.model_validate_json(text))
+                except (ValueError, SyncdError) as exc:
+                    items.append(Rejected(f"line-{number}", f"{self.config.inbox}:{number}: {exc}"))
+                done = number
+        yield Batch(items=items, cursor={"lines": done})
+
+
+def _filename(document: Document) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{document.source}_{document.source_key}") + ".json"
+
+
+class FolderTarget(Target):
+    """Writes documents as JSON files; a file that exists is a delivery that already landed."""
+
+    name = "folder"
+    config_model = ExampleConfig
+
+    def deliver(self, document: Document) -> RemoteRef:
+        self.config.outbox.mkdir(parents=True, exist_ok=True)
+        path = self.config.outbox / _filename(document)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(document.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)  # atomic: a crash leaves no half-written delivery
+        return RemoteRef(str(path))
+
+    def find_existing(self, document: Document) -> RemoteRef | None:
+        path = self.config.outbox / _filename(document)
+        if path.exists() and json.loads(path.read_text("utf-8")).get("source_key"):
+            return RemoteRef(str(path))
+        return None
+
+
+@hookimpl
+def register_config_models(register: Callable[[str, type], None]) -> None:
+    register("example", ExampleConfig)
+
+
+@hookimpl
+def register_sources(register: Callable[[type], None]) -> None:
+    register(JsonLinesSource)
+
+
+@hookimpl
+def register_targets(register: Callable[[type], None]) -> None:
+    register(FolderTarget)
