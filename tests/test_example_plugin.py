@@ -59,7 +59,7 @@ def test_example_source_and_target_round_trip(tmp_path, monkeypatch):
     good, bad = batch.items
     assert batch.cursor == {"lines": 2}
     assert isinstance(bad, Rejected) and f"{inbox}:2:" in bad.error
-    assert list(JsonLinesSource(cfg, ctx).read(batch.cursor))[0].items == []
+    assert next(iter(JsonLinesSource(cfg, ctx).read(batch.cursor))).items == []
 
     target = FolderTarget(cfg, ctx)
     assert target.find_existing(good) is None

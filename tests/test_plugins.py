@@ -33,7 +33,7 @@ def test_only_loads_the_named_plugins():
 
 def test_duplicate_registration_is_refused():
     with pytest.raises(PluginLoadError, match="already registered by 'fake'"):
-        load_plugins(only=[], extra=[("fake", FakePlugin()), ("fake2", FakePlugin())]).registry
+        _ = load_plugins(only=[], extra=[("fake", FakePlugin()), ("fake2", FakePlugin())]).registry
 
 
 def test_import_failure_names_plugin_and_distribution(monkeypatch):
