@@ -1,0 +1,200 @@
+"""The PDF renderer: many documents laid out as one WeasyPrint document, then cut apart.
+
+Almost all the time of a naive WeasyPrint invoice goes into font subsetting, which happens once
+per `write_pdf`. Laying out a whole batch as one HTML document pays that cost once; pikepdf then
+splits the result into standalone PDFs (each keeps the fonts, the sRGB output intent and, with
+`einvoice="zugferd"`, becomes PDF/A-3b with its own factur-x.xml). Large batches are spread over
+the available cores with a process pool.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pikepdf
+from weasyprint import HTML
+
+from syncd.connectors import Company
+from syncd.errors import SyncdError
+from syncd.model import Document, Seller
+from syncd.render import Renderer, RenderOptions
+from syncd.render.cii import cii_xml
+from syncd.render.environment import BUILTIN, environment
+from syncd.render.language import choose_language
+from syncd.render.pdfa import make_pdfa
+from syncd.render.view import DocumentView, build_view, resolve_seller
+
+BATCH_SIZE = 200
+"""Documents per WeasyPrint layout: past ~200 the font-subsetting saving has been earned."""
+
+POOL_THRESHOLD = 2 * 50
+"""Below this many documents one process is faster than starting workers."""
+
+PRODUCER = "syncd (WeasyPrint, pikepdf)"
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class PdfRenderer(Renderer):
+    """Invoices and credit notes as PDF; PDF/A-3b with embedded Factur-X XML on request."""
+
+    name = "pdf"
+    media_type = "application/pdf"
+
+    def __init__(
+        self,
+        options: RenderOptions,
+        company: Company | None = None,
+        *,
+        workers: int | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        super().__init__(options, company)
+        self.workers = workers if workers is not None else available_cores()
+        self.batch_size = batch_size
+
+    def render(self, document: Document) -> bytes:
+        return self.render_batch([document])[0]
+
+    def render_many(self, documents: Sequence[Document]) -> list[bytes]:
+        """One PDF per document, in order; big inputs are split over a process pool."""
+        docs = list(documents)
+        if not docs:
+            return []
+        workers = min(self.workers, math.ceil(len(docs) / (POOL_THRESHOLD // 2)))
+        if workers <= 1 or len(docs) < POOL_THRESHOLD:
+            out: list[bytes] = []
+            for start in range(0, len(docs), self.batch_size):
+                out.extend(self.render_batch(docs[start:start + self.batch_size]))
+            return out
+        # equal chunks, at most batch_size each, at least one per worker
+        chunks = max(workers, math.ceil(len(docs) / self.batch_size))
+        size = math.ceil(len(docs) / chunks)
+        parts = [docs[i:i + size] for i in range(0, len(docs), size)]
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            results = pool.map(
+                _render_chunk, [(self.options, self.company, part) for part in parts]
+            )
+            return [pdf for result in results for pdf in result]
+
+    # -- one batch in this process -------------------------------------------------------
+
+    def views(self, documents: Sequence[Document]) -> list[DocumentView]:
+        fallback = self.company.seller if self.company is not None else None
+        logo = self.options.logo or (self.company.logo if self.company is not None else None)
+        if logo and "://" not in logo:
+            logo = Path(logo).resolve().as_uri()
+        return [
+            build_view(
+                doc,
+                choose_language(doc, self.options.language),
+                resolve_seller(doc, fallback),
+                index=i,
+                footer=self.options.footer,
+                logo=logo,
+            )
+            for i, doc in enumerate(documents)
+        ]
+
+    def html(self, documents: Sequence[Document]) -> str:
+        """The HTML of one layout run covering `documents` (handy for template debugging)."""
+        template = environment(self.options.templates).get_template("batch.html")
+        return template.render(documents=self.views(documents))
+
+    def render_batch(self, documents: Sequence[Document]) -> list[bytes]:
+        """Lay out `documents` in one WeasyPrint run and cut the result into one PDF each."""
+        zugferd = self.options.einvoice == "zugferd"
+        xmls = [cii_xml(doc, self._seller(doc)) for doc in documents] if zugferd else []
+        views = self.views(documents)
+        template = environment(self.options.templates).get_template("batch.html")
+        base = self.options.templates or BUILTIN
+        layout = HTML(string=template.render(documents=views), base_url=str(base) + "/").render()
+        ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
+        pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if zugferd else None)
+        return split(
+            pdf,
+            ranges,
+            titles=[f"{v.title} {v.number}" for v in views],
+            authors=[v.seller.lines[0] for v in views],
+            xmls=xmls or None,
+        )
+
+    def _seller(self, document: Document) -> Seller:
+        return resolve_seller(document, self.company.seller if self.company else None)
+
+
+def _render_chunk(job: tuple[RenderOptions, Company | None, list[Document]]) -> list[bytes]:
+    options, company, documents = job
+    return PdfRenderer(options, company, workers=1).render_many(documents)
+
+
+def page_ranges(anchors: Sequence[dict], names: Sequence[str]) -> list[range]:
+    """Which pages belong to which document: each starts on the page holding its anchor."""
+    starts: dict[str, int] = {}
+    for number, found in enumerate(anchors):
+        for name in found:
+            starts.setdefault(name, number)
+    missing = [n for n in names if n not in starts]
+    if missing:
+        raise SyncdError(f"layout lost the start of {missing[0]}: a template must keep "
+                         "the id of the document section")
+    firsts = [starts[n] for n in names]
+    ends = [*firsts[1:], len(anchors)]
+    ranges = [range(a, b) for a, b in zip(firsts, ends, strict=True)]
+    for name, r in zip(names, ranges, strict=True):
+        if not r:
+            raise SyncdError(f"{name} shares a page with the next document: a template must "
+                             "start each document on a new page")
+    return ranges
+
+
+def split(
+    pdf: bytes,
+    ranges: Sequence[range],
+    *,
+    titles: Sequence[str],
+    authors: Sequence[str],
+    xmls: Sequence[bytes] | None = None,
+) -> list[bytes]:
+    """Cut `pdf` into one standalone file per page range; PDF/A-3b with XML when `xmls`."""
+    when = datetime.now(UTC)
+    out = []
+    with pikepdf.open(io.BytesIO(pdf)) as source:
+        intents = source.Root.get("/OutputIntents")
+        if intents is not None and not intents.is_indirect:
+            intents = source.make_indirect(intents)  # copy_foreign needs an indirect object
+        for i, pages in enumerate(ranges):
+            target = pikepdf.new()
+            target.pages.extend(source.pages[pages.start:pages.stop])
+            if xmls is not None:
+                if intents is None:
+                    raise SyncdError("WeasyPrint produced no output intent for PDF/A-3b")
+                target.Root.OutputIntents = target.copy_foreign(intents)
+                make_pdfa(target, title=titles[i], author=authors[i], producer=PRODUCER,
+                          xml=xmls[i], when=when)
+            else:
+                target.docinfo.Title = titles[i]
+                target.docinfo.Author = authors[i]
+                target.docinfo.Producer = PRODUCER
+            buffer = io.BytesIO()
+            target.save(
+                buffer,
+                min_version=source.pdf_version,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                compress_streams=True,
+            )
+            out.append(buffer.getvalue())
+    return out

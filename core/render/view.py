@@ -1,0 +1,324 @@
+"""Turns a Document into the plain, already formatted values the templates print.
+
+Templates stay free of logic and locale rules: every amount, date and rate arrives as a
+string formatted by Babel for the document's language, so an integrator's template override
+cannot get a VAT line or a date format wrong by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from syncd.errors import DocumentValidationError
+from syncd.model import Address, Document, DocumentKind, Line, LineKind, Seller
+from syncd.render.language import LOCALES
+from syncd.render.translations import LABELS
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Locale-bound formatting of money, dates, rates and quantities."""
+
+    language: str
+    currency: str
+
+    @property
+    def locale(self) -> str:
+        return LOCALES[self.language]
+
+    def money(self, amount: Decimal) -> str:
+        # decimal_quantization=False keeps a unit price like 5.835 exact instead of rounding
+        return format_currency(amount, self.currency, locale=self.locale,
+                               decimal_quantization=False)
+
+    def country(self, code: str) -> str:
+        return Locale.parse(self.locale).territories.get(code.upper(), code)
+
+    def date(self, value: date | None) -> str:
+        return format_date(value, format="medium", locale=self.locale) if value else ""
+
+    def rate(self, rate: Decimal) -> str:
+        return format_percent(rate, format="#,##0.##\u00a0%", locale=self.locale)
+
+    def quantity(self, quantity: Decimal) -> str:
+        return format_decimal(quantity, format="#,##0.###", locale=self.locale)
+
+
+@dataclass(frozen=True)
+class PartyView:
+    """A name block: the lines of a printed address plus tax identifiers."""
+
+    lines: tuple[str, ...]
+    vat_id: str | None = None
+    tax_number: str | None = None
+    contact: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LineView:
+    position: int
+    description: str
+    detail: str
+    quantity: str
+    unit_price: str
+    vat_rate: str
+    net: str
+    gross: str
+    kind: str
+    negative: bool
+
+
+@dataclass(frozen=True)
+class RateView:
+    rate: str
+    net: str
+    vat: str
+    gross: str
+    net_label: str
+    vat_label: str
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    """Everything the default template prints for one document."""
+
+    anchor: str
+    language: str
+    labels: dict[str, str]
+    kind: str
+    title: str
+    number: str
+    number_label: str
+    issue_date: str
+    issue_date_label: str
+    delivery_date: str
+    delivery_note: str
+    references: tuple[tuple[str, str], ...]
+    corrects: str
+    seller: PartyView
+    buyer: PartyView
+    shipping: PartyView | None
+    lines: tuple[LineView, ...]
+    rates: tuple[RateView, ...]
+    total_net: str
+    total_vat: str
+    total_gross: str
+    total_gross_label: str
+    notes: tuple[str, ...]
+    footer: str | None
+    logo: str | None
+    document: Document = field(repr=False)
+
+
+def address_lines(
+    address: Address | None, *names: str | None, country: Callable[[str], str] = str,
+    home: str | None = None,
+) -> tuple[str, ...]:
+    """The printed lines of an address, names first; the country unless it is `home`."""
+    out: list[str] = []
+    for name in names:
+        if name and name not in out:
+            out.append(name)
+    if address is None:
+        return tuple(out)
+    for name in (address.company, address.name):
+        if name and name not in out:
+            out.append(name)
+    out.extend(line for line in address.lines if line)
+    city = " ".join(p for p in (address.postal_code, address.city) if p)
+    if address.state:
+        city = f"{city}, {address.state}" if city else address.state
+    if city:
+        out.append(city)
+    if address.country != home:
+        out.append(country(address.country))
+    return tuple(out)
+
+
+def resolve_seller(document: Document, fallback: Seller | None) -> Seller:
+    """The document's seller, else the configured company; a document needs one to be legal."""
+    seller = document.seller or fallback
+    if seller is None:
+        raise DocumentValidationError(
+            document.identity, "seller",
+            "no seller on the document and no [company] configured; §14 (4) UStG requires it",
+        )
+    return seller
+
+
+def _line_description(line: Line, labels: dict[str, str]) -> tuple[str, str]:
+    detail = []
+    if line.sku:
+        detail.append(f"SKU {line.sku}")
+    if line.asin:
+        detail.append(f"ASIN {line.asin}")
+    description = line.description
+    if line.kind is LineKind.PROMOTION and line.promotion_for is not None:
+        what = labels.get(line.promotion_for.value, line.promotion_for.value)
+        detail.append(labels["promotion_for"].format(what=what))
+    if line.promotion_id:
+        detail.append(line.promotion_id)
+    return description, " · ".join(detail)
+
+
+def _unit_price(line: Line) -> Decimal:
+    """Net price per unit, to the cent where exact, else to four places (never misleading)."""
+    if line.quantity == 0:
+        return line.net
+    unit = line.net / line.quantity
+    cents = unit.quantize(Decimal("0.01"))
+    return cents if cents == unit else unit.quantize(Decimal("0.0001")).normalize()
+
+
+def build_view(
+    document: Document,
+    language: str,
+    seller: Seller,
+    *,
+    index: int = 0,
+    footer: str | None = None,
+    logo: str | None = None,
+) -> DocumentView:
+    """The template values for `document` in `language`; raises when a required field lacks."""
+    if not document.number:
+        raise DocumentValidationError(document.identity, "number",
+                                      "a document is rendered only after it has its number")
+    if document.issue_date is None:
+        raise DocumentValidationError(document.identity, "issue_date",
+                                      "an invoice needs its issue date (§14 (4) Nr. 3 UStG)")
+    labels = LABELS[language]
+    fmt = Formatter(language, document.currency)
+    credit = document.kind is DocumentKind.CREDIT_NOTE
+
+    seller_country = seller.address.country
+    ship_to = document.shipping_address or document.billing_address
+    seller_vat = seller.vat_id_for(ship_to.country if ship_to else seller_country)
+    contact = tuple(x for x in (seller.email, seller.phone, seller.website) if x)
+    seller_view = PartyView(
+        lines=address_lines(seller.address, seller.name, country=fmt.country),
+        vat_id=seller_vat,
+        tax_number=seller.tax_number,
+        contact=contact,
+    )
+    buyer = document.buyer
+    buyer_view = PartyView(
+        lines=address_lines(document.billing_address, buyer.company, buyer.name,
+                            country=fmt.country, home=seller_country),
+        vat_id=buyer.vat_id,
+    )
+    shipping = None
+    if document.shipping_address and document.shipping_address != document.billing_address:
+        shipping = PartyView(lines=address_lines(document.shipping_address,
+                                                 country=fmt.country, home=seller_country))
+
+    refs: list[tuple[str, str]] = []
+    r = document.references
+    if r.order_id:
+        refs.append((labels["order_id"], r.order_id))
+    if document.order_date:
+        refs.append((labels["order_date"], fmt.date(document.order_date)))
+    if r.shipping_id:
+        refs.append((labels["shipment_id"], r.shipping_id))
+    if r.purchase_order_number:
+        refs.append((labels["po_number"], r.purchase_order_number))
+    if document.marketplace is not None:
+        refs.append((labels["marketplace"], document.marketplace.id))
+
+    corrects = ""
+    if credit and document.original_invoice_number:
+        if document.original_invoice_date:
+            corrects = labels["corrects"].format(
+                number=document.original_invoice_number,
+                date=fmt.date(document.original_invoice_date),
+            )
+        else:
+            corrects = labels["corrects_no_date"].format(number=document.original_invoice_number)
+    elif credit:
+        raise DocumentValidationError(
+            document.identity, "original_invoice_number",
+            "a credit note must name the invoice it corrects (§31 (5) UStDV)",
+        )
+
+    lines = []
+    for pos, line in enumerate(document.lines, start=1):
+        description, detail = _line_description(line, labels)
+        lines.append(LineView(
+            position=pos,
+            description=description,
+            detail=detail,
+            quantity=fmt.quantity(line.quantity),
+            unit_price=fmt.money(_unit_price(line)),
+            vat_rate=fmt.rate(line.vat_rate),
+            net=fmt.money(line.net),
+            gross=fmt.money(line.gross),
+            kind=line.kind.value,
+            negative=line.net < 0,
+        ))
+    rates = tuple(
+        RateView(
+            rate=fmt.rate(row.rate),
+            net=fmt.money(row.net),
+            vat=fmt.money(row.vat),
+            gross=fmt.money(row.gross),
+            net_label=labels["net_at_rate"].format(rate=fmt.rate(row.rate)),
+            vat_label=labels["vat_at_rate"].format(rate=fmt.rate(row.rate)),
+        )
+        for row in document.vat_breakdown
+    )
+
+    notes: list[str] = []
+    legal = document.legal
+    if legal.reverse_charge:
+        notes.append(labels["reverse_charge"])
+    if legal.intra_eu:
+        notes.append(labels["intra_eu"])
+    if legal.export:
+        notes.append(labels["export"])
+    citation = legal.citations.get(language)
+    if citation is None and legal.citations:
+        # a legal text must not vanish because it lacks a translation: print what exists
+        citation = legal.citations.get("en") or legal.citations.get("de") or next(
+            iter(legal.citations.values()))
+    if citation and citation not in notes:
+        notes.append(citation)
+
+    return DocumentView(
+        anchor=f"doc-{index}",
+        language=language,
+        labels=labels,
+        kind=document.kind.value,
+        title=labels["credit_note" if credit else "invoice"],
+        number=document.number,
+        number_label=labels["credit_number" if credit else "number"],
+        issue_date=fmt.date(document.issue_date),
+        issue_date_label=labels["credit_issue_date" if credit else "issue_date"],
+        delivery_date=fmt.date(document.delivery_date),
+        delivery_note="" if document.delivery_date else labels["delivery_is_issue_date"],
+        references=tuple(refs),
+        corrects=corrects,
+        seller=seller_view,
+        buyer=buyer_view,
+        shipping=shipping,
+        lines=tuple(lines),
+        rates=rates,
+        total_net=fmt.money(document.totals.net),
+        total_vat=fmt.money(document.totals.vat),
+        total_gross=fmt.money(document.totals.gross),
+        total_gross_label=labels["credit_total_gross" if credit else "total_gross"],
+        notes=tuple(notes),
+        footer=footer,
+        logo=logo,
+        document=document,
+    )
+
+
+def template_context(views: list[DocumentView], **extra: Any) -> dict[str, Any]:
+    return {"documents": views, **extra}
