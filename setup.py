@@ -1,4 +1,4 @@
-"""Maps the repository layout onto import names: core/ is `syncd`, plugins/<name>/ is `syncd_<name>`.
+"""Maps the layout onto import names: core/ is `syncd`, plugins/<name>/ is `syncd_<name>`.
 
 pyproject.toml holds the metadata; this file only walks the tree so that new subpackages
 and plugin folders are packaged without editing a list.

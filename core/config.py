@@ -28,7 +28,7 @@ CONFIG_ENV = "SYNCD_CONFIG"
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class CompanySettings(Section):

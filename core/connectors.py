@@ -27,7 +27,7 @@ Cursor = Mapping[str, Any]
 class PluginConfig(BaseModel):
     """Base of every `[plugins.<name>]` section: unknown keys are errors, secrets are SecretStr."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     enabled: bool = False
 
