@@ -54,6 +54,14 @@ def _attach_builtin_commands() -> None:
 
 _attach_builtin_commands()
 
+from syncd.cli import documents, events, reload, run, status  # noqa: E402 - engine commands
+
+cli.add_command(run.run_command)
+cli.add_command(status.status_command)
+cli.add_command(documents.documents_group)
+cli.add_command(events.events_command)
+cli.add_command(reload.reload_command)
+
 
 def _print_error(error: BaseException) -> None:
     text = syncd_log.masker().mask(str(error))

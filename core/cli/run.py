@@ -1,0 +1,58 @@
+"""`syncd run [--once]`: the daemon. Also the helpers the engine commands share."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from syncd.cli.context import CliContext
+from syncd.config import Config
+from syncd.engine import Engine, in_process_plugins
+from syncd.store import Store
+
+
+def default_actor() -> str:
+    """Who acts: the OS user, unless --actor says otherwise (recorded in the event log)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+actor_option = click.option(
+    "--actor", default=default_actor, show_default="OS user",
+    help="Name recorded in the event log for this action.",
+)
+
+
+@contextmanager
+def opened_store(obj: CliContext) -> Iterator[tuple[Config, Store]]:
+    config = obj.config()
+    store = Store.open(config.database_url)
+    try:
+        yield config, store
+    finally:
+        store.close()
+
+
+def make_engine(obj: CliContext, config: Config, store: Store) -> Engine:
+    """The engine with the enabled plugins (plus in-process ones the CLI host carries)."""
+    return Engine(config, store, extra_plugins=in_process_plugins(obj.host))
+
+
+@click.command("run")
+@click.option("--once", is_flag=True, help="Run every enabled pipeline once, then exit "
+              "(exit status 1 when a delivery is in error).")
+@click.pass_context
+def run_command(ctx: click.Context, once: bool) -> None:
+    """Run the enabled pipelines on their schedules until SIGTERM/SIGINT."""
+    from syncd import daemon
+
+    with opened_store(ctx.obj) as (config, store):
+        engine = make_engine(ctx.obj, config, store)
+        code = daemon.run(engine, once=once)
+    ctx.exit(code)

@@ -1,0 +1,147 @@
+"""`syncd run`: every enabled pipeline on its schedule, retries when due, clean shutdown.
+
+SIGTERM/SIGINT set a flag; the engine finishes the delivery in flight, hands unsent leases
+back and the process exits 0. The wait between cycles is bounded, so the flag is seen quickly.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from syncd.config import Config, PipelineSettings
+from syncd.engine import CycleSummary, Engine
+from syncd.log import get_logger
+from syncd.store import Store, utcnow
+
+log = get_logger("syncd.daemon")
+
+POLL = 30.0
+"""Longest sleep between checks, seconds: picks up work other workers left and stop requests."""
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+class Daemon:
+    """Runs the pipelines of `engine` until stopped (or once, with `once=True`)."""
+
+    def __init__(self, engine: Engine, *, poll: float = POLL,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.engine = engine
+        self.store: Store = engine.store
+        self.config: Config = engine.config
+        self.stop: threading.Event = engine.stop
+        self.poll = poll
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.next_pull: dict[str, datetime] = {}
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("stop requested", signal=signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run_once(self) -> int:
+        """Every enabled pipeline once; 1 when a delivery of these pipelines is in error."""
+        failed = False
+        try:
+            for pipeline in self.engine.pipelines():
+                if self.stop.is_set():
+                    break
+                self._cycle(pipeline, pull=True)
+                failed = failed or self.store.error_count(pipeline.name) > 0
+        finally:
+            self._shutdown()
+        return 1 if failed else 0
+
+    def run_forever(self) -> int:
+        pipelines = self.engine.pipelines()
+        if not pipelines:
+            log.warning("no enabled pipeline; nothing to run")
+        runs = self.store.runs()
+        now = self.clock()
+        for p in pipelines:
+            planned = _aware(runs[p.name].next_run_at) if p.name in runs else None
+            self.next_pull[p.name] = planned if planned and planned > now else now
+        try:
+            while not self.stop.is_set():
+                for p in pipelines:
+                    if self.stop.is_set():
+                        break
+                    now = self.clock()
+                    if now >= self.next_pull[p.name]:
+                        self.next_pull[p.name] = p.parsed_schedule.next_after(now)
+                        self._cycle(p, pull=True)
+                    else:
+                        due = _aware(self.store.next_due(p.name))
+                        if due is not None and due <= now:
+                            self._cycle(p, pull=False)
+                self.stop.wait(self._sleep_seconds(pipelines))
+        finally:
+            self._shutdown()
+        return 0
+
+    def _sleep_seconds(self, pipelines: list[PipelineSettings]) -> float:
+        now = self.clock()
+        wake = [self.next_pull[p.name] for p in pipelines]
+        for p in pipelines:
+            due = _aware(self.store.next_due(p.name))
+            if due is not None:
+                wake.append(due)
+        if not wake:
+            return self.poll
+        return max(0.05, min(self.poll, (min(wake) - now).total_seconds()))
+
+    def _cycle(self, pipeline: PipelineSettings, *, pull: bool) -> CycleSummary:
+        started = utcnow()
+        summary = self.engine.run_cycle(pipeline, pull=pull)
+        following = self.next_pull.get(pipeline.name)
+        if following is None:
+            following = pipeline.parsed_schedule.next_after(self.clock())
+        if pull:
+            self.store.record_run(pipeline.name, started, utcnow(),
+                                  following.astimezone(UTC).replace(tzinfo=None),
+                                  summary.as_dict())
+        return summary
+
+    def _shutdown(self) -> None:
+        released = self.store.release(self.engine.owner)
+        if released:
+            log.info("leases released", count=released)
+        self.engine.close()
+
+
+def run(engine: Engine, *, once: bool, handle_signals: bool = True, **options: Any) -> int:
+    """Run the daemon; returns the process exit status."""
+    daemon = Daemon(engine, **options)
+    if handle_signals:
+        daemon.install_signal_handlers()
+    log.info("syncd run", once=once, worker=engine.owner,
+             pipelines=[p.name for p in engine.pipelines()])
+    return daemon.run_once() if once else daemon.run_forever()
+
+
+def next_runs(config: Config, store: Store) -> dict[str, datetime | None]:
+    """When each pipeline pulls next (for `syncd status`)."""
+    runs = store.runs()
+    out: dict[str, datetime | None] = {}
+    for p in config.settings.pipelines:
+        row = runs.get(p.name)
+        if not p.enabled:
+            out[p.name] = None
+        elif row is not None and row.next_run_at is not None:
+            out[p.name] = _aware(row.next_run_at)
+        else:
+            out[p.name] = None
+    return out
+
+
+__all__ = ["Daemon", "next_runs", "run"]

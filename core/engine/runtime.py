@@ -1,0 +1,77 @@
+"""Connector construction: one place that turns config + plugins into Source/Target objects.
+
+Tests inject in-process plugins through `extra` (see `syncd.testing`); everything else comes
+from the installed `syncd.plugins` entry points, limited to the enabled plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from syncd.config import Config, PipelineSettings
+from syncd.connectors import ConnectorContext, Source, Target
+from syncd.errors import ConfigError
+from syncd.log import get_logger
+from syncd.plugins import PluginHost, load_plugins
+
+
+def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
+    """The enabled plugins plus any in-process ones (tests, embedding applications)."""
+    return load_plugins(only=config.enabled_plugins, extra=extra)
+
+
+def in_process_plugins(host: PluginHost | None) -> list[tuple[str, object]]:
+    """The in-process plugins of an existing host, to carry them into the engine's own host."""
+    if host is None:
+        return []
+    return [(name, host.pm.get_plugin(name)) for name, info in host.plugins.items()
+            if info.distribution == "(in-process)" and host.pm.get_plugin(name) is not None]
+
+
+def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings) -> Any:
+    """The "pdf" renderer with this pipeline's options, or None when no plugin offers one."""
+    cls = host.registry.renderers.get("pdf")
+    if cls is None:
+        return None
+    from syncd.render import RenderOptions
+
+    settings = config.settings
+    company = config.company()
+    options = RenderOptions(
+        language=pipeline.language or settings.render.language,
+        einvoice=pipeline.einvoice,
+        templates=settings.render.templates,
+        logo=company.logo if company else None,
+        footer=settings.render.footer,
+    )
+    return cls(options, company)
+
+
+def build_connector(
+    config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str
+) -> Source | Target:
+    """Instantiate source or target `name` with its plugin's config and a fresh context."""
+    registry = host.registry
+    table = registry.sources if kind == "source" else registry.targets
+    cls = table.get(name)
+    if cls is None:
+        raise ConfigError([f"pipelines.{pipeline.name}: no enabled plugin offers a {kind} "
+                           f"named {name!r}"], str(config.path))
+    owner = registry.origin[(kind, name)]
+    plugin_config = config.plugin_configs.get(owner)
+    if plugin_config is None:
+        raise ConfigError([f"plugins.{owner}: not enabled but pipeline {pipeline.name!r} "
+                           f"uses its {kind} {name!r}"], str(config.path))
+    data_dir = Path(config.base_dir) / "data" / owner
+    data_dir.mkdir(parents=True, exist_ok=True)
+    context = ConnectorContext(
+        plugin=owner,
+        data_dir=data_dir,
+        company=config.company(),
+        settings=config.settings,
+        logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
+        renderer=build_renderer(config, host, pipeline),
+    )
+    return cls(plugin_config, context)

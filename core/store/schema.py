@@ -1,0 +1,162 @@
+"""The state tables, as SQLAlchemy Core metadata; Alembic migrations create them.
+
+Times are naive UTC everywhere (SQLite keeps no zone), so both backends share one code path.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("source_key", sa.String(500), nullable=False),
+    sa.Column("kind", sa.String(40)),
+    # ok: body holds a valid document; rejected: the source gave bad data (error for an
+    # operator); repull: an operator reset a rejected document and it waits for a new pull
+    sa.Column("status", sa.String(20), nullable=False, default="ok"),
+    sa.Column("error", sa.Text),
+    sa.Column("revision", sa.Integer, nullable=False, default=1),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("source", "source_key", name="uq_documents_identity"),
+)
+
+revisions = sa.Table(
+    "document_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Column("body", sa.Text),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("document_id", "revision", name="uq_document_revisions_rev"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    # waiting -> processing -> done | error | manual
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    # True when an earlier attempt may have reached the remote: look it up before sending
+    sa.Column("in_doubt", sa.Boolean, nullable=False, default=False),
+    sa.Column("resend", sa.Boolean, nullable=False, default=False),
+    sa.Column("error_class", sa.String(100)),
+    sa.Column("error_code", sa.String(100)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("remote_ref", sa.String(500)),
+    sa.Column("remote_detail", sa.JSON),
+    sa.Column("number", sa.String(100)),
+    sa.Column("number_series", sa.String(200)),
+    sa.Column("issue_date", sa.Date),
+    sa.Column("delivered_revision", sa.Integer),
+    sa.Column("lease_owner", sa.String(200)),
+    sa.Column("lease_expires_at", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("done_at", sa.DateTime),
+    sa.UniqueConstraint("document_id", "target", name="uq_deliveries_document_target"),
+)
+sa.Index("ix_deliveries_due", deliveries.c.pipeline, deliveries.c.state,
+         deliveries.c.next_attempt_at)
+sa.Index("ix_deliveries_number", deliveries.c.number_series, deliveries.c.number, unique=True)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("worker", sa.String(200)),
+    sa.Column("action", sa.String(20), nullable=False),  # deliver | lookup
+    sa.Column("outcome", sa.String(20), nullable=False),  # done | found | transient | permanent
+    sa.Column("error_class", sa.String(100)),
+    sa.Column("error_code", sa.String(100)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("remote_ref", sa.String(500)),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_attempts_delivery", attempts.c.delivery_id)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("pipeline", sa.String(200), primary_key=True),
+    sa.Column("source", sa.String(200), primary_key=True),
+    sa.Column("cursor", sa.JSON),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+sequences = sa.Table(
+    "number_sequences",
+    metadata,
+    sa.Column("series", sa.String(200), primary_key=True),
+    sa.Column("year", sa.Integer, primary_key=True),  # 0 when the series never resets
+    sa.Column("format", sa.String(200), nullable=False),
+    sa.Column("last_value", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("pipeline", sa.String(200)),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("document_id", sa.Integer),
+    sa.Column("delivery_id", sa.Integer),
+    sa.Column("source_key", sa.String(500)),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("message", sa.Text),
+    sa.Column("data", sa.JSON),
+)
+sa.Index("ix_events_at", events.c.at)
+sa.Index("ix_events_document", events.c.document_id)
+
+runs = sa.Table(
+    "pipeline_runs",
+    metadata,
+    sa.Column("pipeline", sa.String(200), primary_key=True),
+    sa.Column("last_started_at", sa.DateTime),
+    sa.Column("last_finished_at", sa.DateTime),
+    sa.Column("next_run_at", sa.DateTime),
+    sa.Column("last_summary", sa.JSON),
+)
+
+reloads = sa.Table(
+    "reloads",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("start", sa.Date, nullable=False),
+    sa.Column("end", sa.Date, nullable=False),  # exclusive
+    sa.Column("done_until", sa.Date, nullable=False),  # windows before this date are read
+    sa.Column("documents", sa.Integer, nullable=False, default=0),
+    sa.Column("state", sa.String(20), nullable=False),  # running | done
+    sa.Column("actor", sa.String(200)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

@@ -1,0 +1,255 @@
+"""A document sink emulator: a real threaded HTTP server that records what it receives.
+
+Contract (JSON over HTTP on 127.0.0.1, random free port):
+
+- ``PUT /documents/{identity}`` with header ``Idempotency-Key: {identity}`` and the document
+  as JSON body -> ``201 {"id": "..."}``. A second PUT of a known identity is recorded as a
+  duplicate and answered ``409`` (a real remote would store it twice).
+- ``GET /documents/{identity}`` -> ``200 {"id": ...}`` or ``404`` (the find_existing lookup).
+- ``GET /_received`` -> every PUT received, in order, duplicates included.
+- ``POST /_faults`` with ``{"rate": 0.3, "kinds": ["429", "500", "500-after", "slow"],
+  "retry_after": 0.1, "delay": 2.0, "seed": 1}`` -> random faults on PUT and GET; ``"500-after"``
+  stores the document and then fails, ``"slow"`` stores it and answers after ``delay``
+  (a client timeout) — both leave the sender in doubt. ``{"rate": 0}`` switches them off.
+
+Run it standalone with ``python -m syncd.testing.sink [--port N] [--journal FILE]``; it prints
+its base URL on the first line of stdout. With a journal, accepted documents survive restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+
+class SinkState:
+    """Everything the sink knows; shared by the handler threads under one lock."""
+
+    def __init__(self, journal: Path | None = None) -> None:
+        self.lock = threading.Lock()
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.received: list[dict[str, Any]] = []
+        self.faults: dict[str, Any] = {"rate": 0.0}
+        self.random = random.Random(0)
+        self.journal = journal
+        if journal is not None and journal.exists():
+            for line in journal.read_text().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self.received.append(entry)
+                    self.documents.setdefault(entry["identity"], entry)
+
+    def fault(self) -> str | None:
+        with self.lock:
+            rate = float(self.faults.get("rate", 0.0))
+            if rate <= 0 or self.random.random() >= rate:
+                return None
+            kinds = self.faults.get("kinds") or ["500"]
+            return str(self.random.choice(kinds))
+
+    def accept(self, identity: str, key: str | None, body: dict[str, Any]) -> tuple[int, dict]:
+        with self.lock:
+            duplicate = identity in self.documents
+            entry = {
+                "identity": identity,
+                "idempotency_key": key,
+                "number": body.get("number"),
+                "duplicate": duplicate,
+                "id": self.documents[identity]["id"] if duplicate else
+                f"sink-{len(self.received) + 1}",
+                "at": time.time(),
+            }
+            self.received.append(entry)
+            if self.journal is not None:
+                with self.journal.open("a") as fh:
+                    fh.write(json.dumps(entry) + "\n")
+            if duplicate:
+                return 409, {"error": "duplicate", "id": entry["id"]}
+            self.documents[identity] = entry
+            return 201, {"id": entry["id"]}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: tests read /_received instead of access logs."""
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw) if raw else {}
+
+    def _identity(self) -> str | None:
+        prefix = "/documents/"
+        if not self.path.startswith(prefix):
+            return None
+        return unquote(self.path[len(prefix):])
+
+    def _early_fault(self, kind: str | None) -> bool:
+        state = self.server.state
+        if kind == "429":
+            retry = str(state.faults.get("retry_after", 0.1))
+            self._send(429, {"error": "rate limited"}, {"Retry-After": retry})
+            return True
+        if kind == "500":
+            self._send(500, {"error": "injected failure"})
+            return True
+        return False
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path == "/_received":
+            with state.lock:
+                self._send(200, list(state.received))
+            return
+        identity = self._identity()
+        if identity is None:
+            self._send(404, {"error": "unknown path"})
+            return
+        if self._early_fault(self._lookup_fault()):
+            return
+        with state.lock:
+            entry = state.documents.get(identity)
+        if entry is None:
+            self._send(404, {"error": "not found"})
+        else:
+            self._send(200, {"id": entry["id"], "number": entry["number"]})
+
+    def _lookup_fault(self) -> str | None:
+        kind = self.server.state.fault()
+        return kind if kind in ("429", "500") else None
+
+    def do_PUT(self) -> None:
+        state = self.server.state
+        identity = self._identity()
+        if identity is None:
+            self._send(404, {"error": "unknown path"})
+            return
+        body = self._body()
+        kind = state.fault()
+        if self._early_fault(kind):
+            return
+        status, payload = state.accept(identity, self.headers.get("Idempotency-Key"), body)
+        if kind == "500-after":
+            self._send(500, {"error": "injected failure after storing"})
+        elif kind == "slow":
+            time.sleep(float(state.faults.get("delay", 2.0)))
+            self._send(status, payload)
+        else:
+            self._send(status, payload)
+
+    def do_POST(self) -> None:
+        if self.path == "/_faults":
+            self._set_faults()
+        else:
+            self.do_PUT()
+
+    def do_DELETE(self) -> None:
+        identity = self._identity()
+        state = self.server.state
+        with state.lock:
+            found = state.documents.pop(identity or "", None)
+        self._send(204 if found else 404, {})
+
+    def _set_faults(self) -> None:
+        faults = self._body()
+        state = self.server.state
+        with state.lock:
+            state.faults = faults
+            state.random = random.Random(faults.get("seed", 0))
+        self._send(200, faults)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: SinkState
+
+
+class DocumentSink:
+    """The sink running in a background thread; use as a context manager or start()/stop()."""
+
+    def __init__(self, journal: Path | None = None, port: int = 0) -> None:
+        self.state = SinkState(journal)
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.state = self.state
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DocumentSink:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name="document-sink")
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> DocumentSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def set_faults(self, rate: float, kinds: list[str] | None = None, **options: Any) -> None:
+        with self.state.lock:
+            self.state.faults = {"rate": rate, "kinds": kinds or ["500"], **options}
+            self.state.random = random.Random(options.get("seed", 0))
+
+    def received(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.received)
+
+    def stored(self) -> dict[str, dict[str, Any]]:
+        with self.state.lock:
+            return dict(self.state.documents)
+
+    def remove(self, identity: str) -> None:
+        """Delete a document remotely, as an operator would before `documents resend`."""
+        with self.state.lock:
+            self.state.documents.pop(identity)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--journal", type=Path)
+    args = parser.parse_args(argv)
+    sink = DocumentSink(args.journal, args.port)
+    print(sink.url, flush=True)
+    try:
+        sink._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sink._server.server_close()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
