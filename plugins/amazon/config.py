@@ -29,6 +29,19 @@ class AmazonConfig(PluginConfig):
     feed_poll_interval: Duration = Field(default=timedelta(seconds=30))
     invoice_series: str = "INV-{year}-{seq:06d}"
     credit_note_series: str = "CN-{year}-{seq:06d}"
+    # added keys, all with defaults
+    retry_attempts: int = Field(default=8, ge=1, description="Attempts per call on 429/5xx")
+    backoff_base: Duration = Field(default="1s", description="First backoff step (jittered)")
+    backoff_max: Duration = Field(default="60s", description="Longest backoff step")
+    request_timeout: Duration = Field(default="60s")
+    report_timeout: Duration = Field(default="2h", description="Give up waiting for a VIDR")
+    feed_timeout: Duration = Field(default="1h",
+                                   description="Stop polling a feed; the retry resumes it")
+    upload_settle: Duration = Field(
+        default="15m", description="How long a VIDR may lag behind an upload before syncd "
+        "trusts its 'still pending' over an upload whose outcome it never learnt")
+    sla_warning: Duration = Field(default="6h",
+                                  description="Warn this long before the 24 h upload deadline")
 
     @field_validator("invoice_series", "credit_note_series")
     @classmethod
