@@ -24,9 +24,9 @@ def backoff(settings: EngineSettings, attempt: int, retry_after: float | None) -
     state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
     state.attempt_number = attempt
     base = settings.backoff_base.total_seconds()
-    wait = tenacity.wait_exponential_jitter(
-        initial=base, max=settings.backoff_max.total_seconds(), jitter=base
-    )
+    wait = tenacity.wait_exponential(
+        multiplier=base, max=settings.backoff_max.total_seconds()
+    ) + tenacity.wait_random(0, base)
     return timedelta(seconds=max(wait(state), retry_after or 0.0))
 
 

@@ -7,7 +7,7 @@ Contract (JSON over HTTP on 127.0.0.1, random free port):
   duplicate and answered ``409`` (a real remote would store it twice).
 - ``GET /documents/{identity}`` -> ``200 {"id": ...}`` or ``404`` (the find_existing lookup).
 - ``GET /_received`` -> every PUT received, in order, duplicates included.
-- ``POST /_faults`` with ``{"rate": 0.3, "kinds": ["429", "500", "500-after", "slow"],
+- ``POST /_faults`` with ``{"rate": 0.3, "kinds": ["429", "500", "400", "500-after", "slow"],
   "retry_after": 0.1, "delay": 2.0, "seed": 1}`` -> random faults on PUT and GET; ``"500-after"``
   stores the document and then fails, ``"slow"`` stores it and answers after ``delay``
   (a client timeout) — both leave the sender in doubt. ``{"rate": 0}`` switches them off.
@@ -115,6 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "500":
             self._send(500, {"error": "injected failure"})
             return True
+        if kind == "400":
+            self._send(400, {"error": "injected rejection: invalid VAT id"})
+            return True
         return False
 
     def do_GET(self) -> None:
@@ -138,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _lookup_fault(self) -> str | None:
         kind = self.server.state.fault()
-        return kind if kind in ("429", "500") else None
+        return kind if kind in ("429", "500", "400") else None
 
     def do_PUT(self) -> None:
         state = self.server.state
@@ -201,8 +204,8 @@ class DocumentSink:
         return f"http://{host}:{port}"
 
     def start(self) -> DocumentSink:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="document-sink")
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True, name="document-sink")
         self._thread.start()
         return self
 
