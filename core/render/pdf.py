@@ -28,14 +28,14 @@ from syncd.render import Renderer, RenderOptions
 from syncd.render.cii import cii_xml
 from syncd.render.environment import BUILTIN, environment
 from syncd.render.language import choose_language
-from syncd.render.pdfa import make_pdfa
+from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
 from syncd.render.view import DocumentView, build_view, resolve_seller
 
 BATCH_SIZE = 200
 """Documents per WeasyPrint layout: past ~200 the font-subsetting saving has been earned."""
 
-POOL_THRESHOLD = 2 * 50
-"""Below this many documents one process is faster than starting workers."""
+POOL_THRESHOLD = 100
+"""Below this many documents one process is faster than starting workers (~1 s each)."""
 
 PRODUCER = "syncd (WeasyPrint, pikepdf)"
 
@@ -60,10 +60,12 @@ class PdfRenderer(Renderer):
         *,
         workers: int | None = None,
         batch_size: int = BATCH_SIZE,
+        pool_threshold: int = POOL_THRESHOLD,
     ) -> None:
         super().__init__(options, company)
         self.workers = workers if workers is not None else available_cores()
         self.batch_size = batch_size
+        self.pool_threshold = pool_threshold
 
     def render(self, document: Document) -> bytes:
         return self.render_batch([document])[0]
@@ -73,8 +75,8 @@ class PdfRenderer(Renderer):
         docs = list(documents)
         if not docs:
             return []
-        workers = min(self.workers, math.ceil(len(docs) / (POOL_THRESHOLD // 2)))
-        if workers <= 1 or len(docs) < POOL_THRESHOLD:
+        workers = min(self.workers, math.ceil(2 * len(docs) / self.pool_threshold))
+        if workers <= 1 or len(docs) < self.pool_threshold:
             out: list[bytes] = []
             for start in range(0, len(docs), self.batch_size):
                 out.extend(self.render_batch(docs[start:start + self.batch_size]))
@@ -86,7 +88,8 @@ class PdfRenderer(Renderer):
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = pool.map(
-                _render_chunk, [(self.options, self.company, part) for part in parts]
+                _render_chunk,
+                [(self.options, self.company, self.batch_size, part) for part in parts],
             )
             return [pdf for result in results for pdf in result]
 
@@ -116,29 +119,34 @@ class PdfRenderer(Renderer):
 
     def render_batch(self, documents: Sequence[Document]) -> list[bytes]:
         """Lay out `documents` in one WeasyPrint run and cut the result into one PDF each."""
-        zugferd = self.options.einvoice == "zugferd"
-        xmls = [cii_xml(doc, self._seller(doc)) for doc in documents] if zugferd else []
+        profile = EMBEDDED.get(self.options.einvoice)
         views = self.views(documents)
+        xmls = [
+            cii_xml(doc, self._seller(doc), guideline=profile.guideline, language=view.language)
+            for doc, view in zip(documents, views, strict=True)
+        ] if profile else []
         template = environment(self.options.templates).get_template("batch.html")
         base = self.options.templates or BUILTIN
         layout = HTML(string=template.render(documents=views), base_url=str(base) + "/").render()
         ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
-        pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if zugferd else None)
+        pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         return split(
             pdf,
             ranges,
             titles=[f"{v.title} {v.number}" for v in views],
             authors=[v.seller.lines[0] for v in views],
             xmls=xmls or None,
+            profile=profile,
         )
 
     def _seller(self, document: Document) -> Seller:
         return resolve_seller(document, self.company.seller if self.company else None)
 
 
-def _render_chunk(job: tuple[RenderOptions, Company | None, list[Document]]) -> list[bytes]:
-    options, company, documents = job
-    return PdfRenderer(options, company, workers=1).render_many(documents)
+def _render_chunk(job: tuple[RenderOptions, Company | None, int, list[Document]]) -> list[bytes]:
+    """Worker side of the pool: one process renders its share in batches."""
+    options, company, batch_size, documents = job
+    return PdfRenderer(options, company, workers=1, batch_size=batch_size).render_many(documents)
 
 
 def page_ranges(anchors: Sequence[dict], names: Sequence[str]) -> list[range]:
@@ -168,6 +176,7 @@ def split(
     titles: Sequence[str],
     authors: Sequence[str],
     xmls: Sequence[bytes] | None = None,
+    profile: Embedded | None = None,
 ) -> list[bytes]:
     """Cut `pdf` into one standalone file per page range; PDF/A-3b with XML when `xmls`."""
     when = datetime.now(UTC)
@@ -184,7 +193,7 @@ def split(
                     raise SyncdError("WeasyPrint produced no output intent for PDF/A-3b")
                 target.Root.OutputIntents = target.copy_foreign(intents)
                 make_pdfa(target, title=titles[i], author=authors[i], producer=PRODUCER,
-                          xml=xmls[i], when=when)
+                          xml=xmls[i], when=when, profile=profile or EMBEDDED["zugferd"])
             else:
                 target.docinfo.Title = titles[i]
                 target.docinfo.Author = authors[i]

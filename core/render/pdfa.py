@@ -7,14 +7,34 @@ agreement between XMP and the document information dictionary as PDF/A requires.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 import pikepdf
 
-FACTURX_FILENAME = "factur-x.xml"
+from syncd.render.cii import EN16931, XRECHNUNG
+
 FACTURX_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
 CREATOR = "syncd"
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """How the XML travels inside the PDF: file name, XMP conformance level, CII guideline."""
+
+    filename: str
+    level: str
+    guideline: str
+
+
+EMBEDDED: dict[str, Embedded] = {
+    # Factur-X 1.0 / ZUGFeRD 2.x profile EN 16931 ("COMFORT")
+    "zugferd": Embedded("factur-x.xml", "EN 16931", EN16931),
+    # ZUGFeRD 2.x profile XRECHNUNG: the XRechnung XML inside a PDF/A-3
+    "xrechnung": Embedded("xrechnung.xml", "XRECHNUNG", XRECHNUNG),
+}
+FACTURX_FILENAME = EMBEDDED["zugferd"].filename
 
 _XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -63,7 +83,7 @@ _FACTURX_XMP = """
    <fx:DocumentType>INVOICE</fx:DocumentType>
    <fx:DocumentFileName>{filename}</fx:DocumentFileName>
    <fx:Version>1.0</fx:Version>
-   <fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>
+   <fx:ConformanceLevel>{level}</fx:ConformanceLevel>
   </rdf:Description>"""
 
 _PROPERTY = """
@@ -82,12 +102,14 @@ _FX_PROPERTIES = (
 )
 
 
-def xmp_packet(title: str, author: str, producer: str, when: datetime, facturx: bool) -> bytes:
-    """The XMP metadata of a PDF/A-3b file, with the Factur-X extension schema if `facturx`."""
+def xmp_packet(title: str, author: str, producer: str, when: datetime,
+               embedded: Embedded | None) -> bytes:
+    """The XMP metadata of a PDF/A-3b file, with the Factur-X extension schema if `embedded`."""
     fx = ""
-    if facturx:
+    if embedded is not None:
         props = "".join(_PROPERTY.format(name=n, description=d) for n, d in _FX_PROPERTIES)
-        fx = _FACTURX_XMP.format(urn=FACTURX_URN, properties=props, filename=FACTURX_FILENAME)
+        fx = _FACTURX_XMP.format(urn=FACTURX_URN, properties=props,
+                                 filename=embedded.filename, level=embedded.level)
     return _XMP.format(
         title=escape(title), author=escape(author), producer=escape(producer),
         creator=CREATOR, date=when.strftime("%Y-%m-%dT%H:%M:%S+00:00"), facturx=fx,
@@ -118,11 +140,13 @@ def make_pdfa(
     producer: str,
     xml: bytes | None,
     when: datetime | None = None,
+    profile: Embedded = EMBEDDED["zugferd"],
 ) -> None:
-    """Give `pdf` PDF/A-3b metadata and, when `xml` is given, attach it as factur-x.xml."""
+    """Give `pdf` PDF/A-3b metadata and, when `xml` is given, attach it per `profile`."""
     when = (when or datetime.now(UTC)).astimezone(UTC)
     set_info(pdf, title, author, producer, when)
-    stream = pdf.make_stream(xmp_packet(title, author, producer, when, xml is not None))
+    stream = pdf.make_stream(
+        xmp_packet(title, author, producer, when, profile if xml is not None else None))
     stream.Type = pikepdf.Name.Metadata
     stream.Subtype = pikepdf.Name.XML
     pdf.Root.Metadata = stream
@@ -131,12 +155,12 @@ def make_pdfa(
     spec = pikepdf.AttachedFileSpec(
         pdf,
         xml,
-        description="Factur-X/ZUGFeRD invoice (EN 16931)",
-        filename=FACTURX_FILENAME,
+        description=f"ZUGFeRD/Factur-X invoice ({profile.level})",
+        filename=profile.filename,
         mime_type="text/xml",
         creation_date=pdf_date(when),
         mod_date=pdf_date(when),
         relationship=pikepdf.Name.Alternative,
     )
-    pdf.attachments[FACTURX_FILENAME] = spec
+    pdf.attachments[profile.filename] = spec
     pdf.Root.AF = pikepdf.Array([spec.obj])

@@ -46,7 +46,8 @@ class Formatter:
         return format_date(value, format="medium", locale=self.locale) if value else ""
 
     def rate(self, rate: Decimal) -> str:
-        return format_percent(rate, format="#,##0.##\u00a0%", locale=self.locale)
+        # the locale's own pattern ("19 %" in German, "19%" in English), 5.5 % kept exact
+        return format_percent(rate, locale=self.locale, decimal_quantization=False)
 
     def quantity(self, quantity: Decimal) -> str:
         return format_decimal(quantity, format="#,##0.###", locale=self.locale)
