@@ -96,8 +96,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _body(self) -> Any:
+        """The JSON body, or None when the client vanished before sending all of it."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            return None
         return json.loads(raw) if raw else {}
 
     def _identity(self) -> str | None:
@@ -150,6 +153,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": "unknown path"})
             return
         body = self._body()
+        if body is None:  # an aborted upload never counts as received
+            self.close_connection = True
+            return
+        if not isinstance(body, dict) or "source_key" not in body:
+            self._send(400, {"error": "the body must be a syncd document"})
+            return
         kind = state.fault()
         if self._early_fault(kind):
             return
@@ -176,7 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204 if found else 404, {})
 
     def _set_faults(self) -> None:
-        faults = self._body()
+        faults = self._body() or {}
         state = self.server.state
         with state.lock:
             state.faults = faults
@@ -187,6 +196,12 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     state: SinkState
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the fault tests do that) is not a sink error."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class DocumentSink:

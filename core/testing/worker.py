@@ -2,11 +2,13 @@
 
 Subprocess tests (fault injection, several workers) need the in-process testing plugin inside
 the worker; entry points cannot be added at test time, so this module builds the CLI context
-with the plugin registered and hands over to the ordinary `syncd` command group.
+with the plugin registered and hands over to the ordinary `syncd` command group. Installed
+plugins are left out (fast start) unless named in $SYNCD_WORKER_PLUGINS ("amazon,render").
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from syncd.plugins import load_plugins
@@ -21,7 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     from syncd.errors import SyncdError
 
     context = CliContext(config_path=None)
-    context.host = load_plugins(extra=[PLUGIN])
+    named = os.environ.get("SYNCD_WORKER_PLUGINS", "")
+    context.host = load_plugins(only={n for n in named.split(",") if n}, extra=[PLUGIN])
     try:
         cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="syncd-test-worker",
                  obj=context, standalone_mode=False)
