@@ -21,6 +21,7 @@ from syncd.render.samples import (
     reference_invoice,
     sample_credit_note,
     sample_export,
+    sample_intra_eu,
     sample_invoice,
     sample_reverse_charge,
 )
@@ -32,6 +33,7 @@ SAMPLES = {
     **{f"invoice-{lang}": sample_invoice(lang) for lang in LANGUAGES},
     **{f"credit-{lang}": sample_credit_note(lang) for lang in LANGUAGES},
     "reverse": sample_reverse_charge(),
+    "intra-eu": sample_intra_eu(),
     "export": sample_export(),
     "reference": reference_invoice(3),
 }
@@ -109,7 +111,10 @@ def test_reverse_charge_intra_eu_and_export_categories():
         "FR98765432109"]
     notes = xpath(reverse, "rsm:ExchangedDocument/ram:IncludedNote/ram:Content")
     assert "Autoliquidation." in notes
-    assert "Exonération de TVA, article 262 ter I du CGI." in notes
+    assert any(n.startswith("Autoliquidation, article 283-2 du CGI") for n in notes)
+    intra = cii_xml(sample_intra_eu(), SELLER)
+    assert xpath(intra, TAX + "ram:CategoryCode") == ["K"]
+    assert xpath(intra, TAX + "ram:ExemptionReasonCode") == ["VATEX-EU-IC"]
     export = cii_xml(sample_export(), SELLER)
     assert xpath(export, TAX + "ram:CategoryCode") == ["G"]
     assert xpath(export, TAX + "ram:ExemptionReasonCode") == ["VATEX-EU-G"]

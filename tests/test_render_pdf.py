@@ -24,6 +24,7 @@ from syncd.render.samples import (
     reference_invoice,
     sample_credit_note,
     sample_export,
+    sample_intra_eu,
     sample_invoice,
     sample_reverse_charge,
 )
@@ -61,6 +62,7 @@ def rendered() -> dict[str, bytes]:
     docs |= {f"credit-{lang}": sample_credit_note(lang, f"CN-{lang.upper()}-1")
              for lang in LANGUAGES}
     docs["reverse"] = sample_reverse_charge()
+    docs["intra-eu"] = sample_intra_eu()
     docs["export"] = sample_export()
     docs["reference"] = reference_invoice(7)
     pdfs = PdfRenderer(RenderOptions(), workers=1).render_many(list(docs.values()))
@@ -126,16 +128,30 @@ def test_no_bank_or_payment_details(rendered):
             assert word not in text
 
 
-def test_reverse_charge_intra_eu_with_citation(rendered):
+def test_reverse_charge_with_citation(rendered):
     text = pdf_text(rendered["reverse"])  # billing country FR: French
     assert "Facture INV-2026-000043" in text
     assert "Autoliquidation." in text
-    assert "livraison intracommunautaire" in text
-    assert "Exonération de TVA, article 262 ter I du CGI." in text  # citation from the data
+    assert "Autoliquidation, article 283-2 du CGI" in text  # the citation from the data
     assert "N° TVA de l'acheteur: FR98765432109" in text
     assert "N° TVA FR12345678901" in text  # seller's French VAT ID for a French buyer
-    assert NEGATIVE_AMOUNT.search(text) is None
     assert "Atelier Lumière SARL" in text and "France" in text
+    assert NEGATIVE_AMOUNT.search(text) is None
+
+
+def test_intra_eu_supply(rendered):
+    text = pdf_text(rendered["intra-eu"])
+    assert "Facture INV-2026-000045" in text
+    assert "article 262 ter I du CGI (livraison intracommunautaire)" in text
+    assert "Autoliquidation" not in text
+    assert "Total TTC 438,00 €" in text
+
+
+def test_citation_falls_back_when_not_translated():
+    doc = sample_reverse_charge().model_copy(update={"language": "it"})
+    text = pdf_text(PdfRenderer(RenderOptions(), workers=1).render(doc))
+    assert "Inversione contabile." in text
+    assert "Reverse charge, Art. 196 Directive 2006/112/EC." in text  # English, not lost
 
 
 def test_export_note(rendered):

@@ -128,29 +128,40 @@ def sample_credit_note(language: str, number: str = "CN-2026-000007") -> Documen
     )
 
 
-def sample_reverse_charge(number: str = "INV-2026-000043") -> Document:
-    """A B2B invoice to a French company: intra-EU supply, reverse charge, citation texts."""
+def _b2b_fr(number: str, source_key: str, legal: LegalNotes, description: str) -> Document:
     address = Address(company="Atelier Lumière SARL", name="Service comptabilité",
                       lines=("14 avenue Victor Hugo",), postal_code="69002", city="Lyon",
                       country="FR")
     return build_document(
-        kind=DocumentKind.INVOICE, source="amazon", source_key="b2b-fr", currency="EUR",
+        kind=DocumentKind.INVOICE, source="amazon", source_key=source_key, currency="EUR",
         number=number, issue_date=date(2026, 11, 20), delivery_date=date(2026, 11, 18),
         seller=SELLER, buyer=Buyer(company="Atelier Lumière SARL", vat_id="FR98765432109"),
         billing_address=address, marketplace=Marketplace(id=MARKETPLACES["fr"], country="FR"),
         references=References(order_id="171-7654321-1234567",
                               purchase_order_number="BC-2026-118"),
-        legal=LegalNotes(
-            intra_eu=True, reverse_charge=True,
-            citations={"de": "Steuerfreie innergemeinschaftliche Lieferung gemäß § 6a UStG.",
-                       "fr": "Exonération de TVA, article 262 ter I du CGI.",
-                       "en": "Exempt intra-Community supply, Art. 138 Directive 2006/112/EC."},
-        ),
+        legal=legal,
         lines=(
-            gross_line("Edelstahl-Thermoskanne 1 l", "420.00", "0", quantity=20, sku="TK-1000"),
+            gross_line(description, "420.00", "0", quantity=20, sku="TK-1000"),
             gross_line("Versand", "18.00", "0", kind=LineKind.SHIPPING),
         ),
     )
+
+
+def sample_intra_eu(number: str = "INV-2026-000045") -> Document:
+    """Goods to a French company: VAT-exempt intra-Community supply (category K)."""
+    return _b2b_fr(number, "b2b-fr-goods", LegalNotes(intra_eu=True),
+                   "Edelstahl-Thermoskanne 1 l")
+
+
+def sample_reverse_charge(number: str = "INV-2026-000043") -> Document:
+    """A service to a French company: reverse charge (category AE) with citation texts."""
+    return _b2b_fr(number, "b2b-fr", LegalNotes(
+        reverse_charge=True,
+        citations={"de": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG).",
+                   "fr": "Autoliquidation, article 283-2 du CGI et article 196 de la "
+                         "directive 2006/112/CE.",
+                   "en": "Reverse charge, Art. 196 Directive 2006/112/EC."},
+    ), "Gravurservice Thermoskannen")
 
 
 def sample_export(number: str = "INV-2026-000044") -> Document:
