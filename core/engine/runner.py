@@ -133,13 +133,17 @@ class Engine:
         stats = IngestStats()
         if not pipeline.enabled:
             return stats
-        source = self.source(pipeline)
-        cursor = self.store.cursor(pipeline.name, pipeline.source)
-        for batch in source.read(cursor):
-            stats.add(self.store.ingest(pipeline.name, pipeline.source, pipeline.targets,
-                                        batch.items, batch.cursor, actor=self.owner))
-            if self.stop.is_set():
-                break
+        with self.store.pull_lock(pipeline.name) as mine:
+            if not mine:
+                log.info("another worker is pulling; delivering only", pipeline=pipeline.name)
+                return stats
+            source = self.source(pipeline)
+            cursor = self.store.cursor(pipeline.name, pipeline.source)
+            for batch in source.read(cursor):
+                stats.add(self.store.ingest(pipeline.name, pipeline.source, pipeline.targets,
+                                            batch.items, batch.cursor, actor=self.owner))
+                if self.stop.is_set():
+                    break
         return stats
 
     # -- delivery -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ in batches. The remote side effect always happens between two commits, never ins
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,7 +148,6 @@ class Store:
         actor: str | None = None,
     ) -> IngestStats:
         """Commit one batch: documents, their deliveries, events and the cursor together."""
-        stats = IngestStats()
         docs: dict[str, Document] = {}
         rejected: dict[str, Rejected] = {}
         other: list[Any] = []
@@ -160,6 +160,31 @@ class Store:
                 docs.pop(item.source_key, None)
             else:
                 other.append(item)
+        for attempt in range(3):
+            try:
+                return self._ingest(pipeline, source, targets, docs, rejected, other, cursor,
+                                    store_cursor, reload_id, reload_done_until, actor)
+            except sa.exc.IntegrityError:
+                # another process inserted one of these identities first; the retry sees it
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _ingest(
+        self,
+        pipeline: str,
+        source: str,
+        targets: Sequence[str],
+        docs: dict[str, Document],
+        rejected: dict[str, Rejected],
+        other: list[Any],
+        cursor: Cursor | None,
+        store_cursor: bool,
+        reload_id: int | None,
+        reload_done_until: date | None,
+        actor: str | None,
+    ) -> IngestStats:
+        stats = IngestStats()
         now = utcnow()
         with self.tx() as conn:
             keys = list(docs) + list(rejected)
@@ -361,6 +386,27 @@ class Store:
         conn.execute(stmt.on_conflict_do_update(
             index_elements=[cursors.c.pipeline, cursors.c.source],
             set_={"cursor": value, "updated_at": now}))
+
+    @contextmanager
+    def pull_lock(self, pipeline: str) -> Iterator[bool]:
+        """Whether this process may pull `pipeline` now (PostgreSQL: one puller at a time).
+
+        SQLite is single-node and serialises writers anyway, so it always says yes.
+        """
+        if self.dialect != "postgresql":
+            yield True
+            return
+        key = zlib.crc32(f"syncd-pull:{pipeline}".encode())
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"),
+                                    {"k": key}).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
     def cursor(self, pipeline: str, source: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

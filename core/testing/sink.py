@@ -10,7 +10,8 @@ Contract (JSON over HTTP on 127.0.0.1, random free port):
 - ``POST /_faults`` with ``{"rate": 0.3, "kinds": ["429", "500", "400", "500-after", "slow"],
   "retry_after": 0.1, "delay": 2.0, "seed": 1}`` -> random faults on PUT and GET; ``"500-after"``
   stores the document and then fails, ``"slow"`` stores it and answers after ``delay``
-  (a client timeout) — both leave the sender in doubt. ``{"rate": 0}`` switches them off.
+  (a client timeout) — both leave the sender in doubt. ``{"rate": 0}`` switches them off;
+  ``"latency": 0.002`` delays every accepted PUT (remote processing time).
 
 Run it standalone with ``python -m syncd.testing.sink [--port N] [--journal FILE]``; it prints
 its base URL on the first line of stdout. With a journal, accepted documents survive restarts.
@@ -163,6 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self._early_fault(kind):
             return
         status, payload = state.accept(identity, self.headers.get("Idempotency-Key"), body)
+        latency = float(state.faults.get("latency", 0.0))
+        if latency:
+            time.sleep(latency)
         if kind == "500-after":
             self._send(500, {"error": "injected failure after storing"})
         elif kind == "slow":
