@@ -18,7 +18,10 @@ from syncd.engine import CycleSummary, Engine
 from syncd.log import get_logger
 from syncd.store import Store, utcnow
 
-log = get_logger("syncd.daemon")
+
+def log() -> Any:
+    """Looked up per use: the CLI configures logging after this module is imported."""
+    return get_logger("syncd.daemon")
 
 POLL = 30.0
 """Longest sleep between checks, seconds: picks up work other workers left and stop requests."""
@@ -43,7 +46,7 @@ class Daemon:
 
     def install_signal_handlers(self) -> None:
         def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("stop requested", signal=signal.Signals(signum).name)
+            log().info("stop requested", signal=signal.Signals(signum).name)
             self.stop.set()
 
         signal.signal(signal.SIGTERM, handler)
@@ -65,7 +68,7 @@ class Daemon:
     def run_forever(self) -> int:
         pipelines = self.engine.pipelines()
         if not pipelines:
-            log.warning("no enabled pipeline; nothing to run")
+            log().warning("no enabled pipeline; nothing to run")
         runs = self.store.runs()
         now = self.clock()
         for p in pipelines:
@@ -115,7 +118,7 @@ class Daemon:
     def _shutdown(self) -> None:
         released = self.store.release(self.engine.owner)
         if released:
-            log.info("leases released", count=released)
+            log().info("leases released", count=released)
         self.engine.close()
 
 
@@ -124,7 +127,7 @@ def run(engine: Engine, *, once: bool, handle_signals: bool = True, **options: A
     daemon = Daemon(engine, **options)
     if handle_signals:
         daemon.install_signal_handlers()
-    log.info("syncd run", once=once, worker=engine.owner,
+    log().info("syncd run", once=once, worker=engine.owner,
              pipelines=[p.name for p in engine.pipelines()])
     return daemon.run_once() if once else daemon.run_forever()
 

@@ -27,7 +27,10 @@ from syncd.model import Document
 from syncd.plugins import PluginHost
 from syncd.store import IngestStats, Outcome, Store
 
-log = get_logger("syncd.engine")
+
+def log() -> Any:
+    """Looked up per use: the CLI configures logging after this module is imported."""
+    return get_logger("syncd.engine")
 
 
 @dataclass
@@ -123,7 +126,7 @@ class Engine:
             try:
                 connector.close()
             except Exception as exc:  # closing must not hide the run's outcome
-                log.warning("close failed", connector=type(connector).__name__, error=str(exc))
+                log().warning("close failed", connector=type(connector).__name__, error=str(exc))
         self._connectors.clear()
 
     # -- pull -----------------------------------------------------------------------------
@@ -135,7 +138,7 @@ class Engine:
             return stats
         with self.store.pull_lock(pipeline.name) as mine:
             if not mine:
-                log.info("another worker is pulling; delivering only", pipeline=pipeline.name)
+                log().info("another worker is pulling; delivering only", pipeline=pipeline.name)
                 return stats
             source = self.source(pipeline)
             cursor = self.store.cursor(pipeline.name, pipeline.source)
@@ -174,7 +177,7 @@ class Engine:
                     pending = []
                     released = self.store.release(
                         self.owner, [c.delivery_id for c in claimed[index:]])
-                    log.info("stopping: leases released", pipeline=pipeline.name,
+                    log().info("stopping: leases released", pipeline=pipeline.name,
                              released=released)
                     break
                 outcome = delivery.attempt(self.target(pipeline, current.target), current,
@@ -184,7 +187,7 @@ class Engine:
                 if only_ids is not None:
                     outcomes.append(outcome)
                 if outcome.state == "error":
-                    log.warning("delivery failed", pipeline=pipeline.name,
+                    log().warning("delivery failed", pipeline=pipeline.name,
                                 target=current.target, document=current.document.identity,
                                 error=outcome.error_message)
                 now = time.monotonic()
@@ -220,7 +223,7 @@ class Engine:
             stats, _ = self.deliver(pipeline)
         summary = CycleSummary(pipeline.name, pulled, stats, time.monotonic() - started,
                                pull_error)
-        log.info("cycle", pipeline=pipeline.name, pulled_new=pulled.new,
+        log().info("cycle", pipeline=pipeline.name, pulled_new=pulled.new,
                  revised=pulled.revised, rejected=pulled.rejected, skipped=pulled.skipped,
                  delivered=stats.delivered, found_existing=stats.found,
                  retrying=stats.retrying, failed=stats.failed,
@@ -291,7 +294,7 @@ class Engine:
             self.store.ingest(pipeline.name, pipeline.source, pipeline.targets, [], None,
                               store_cursor=False, reload_id=job.id,
                               reload_done_until=window.end, actor=actor)
-            log.info("reload window", pipeline=pipeline.name, start=str(window.start),
+            log().info("reload window", pipeline=pipeline.name, start=str(window.start),
                      end=str(window.end), documents=stats.documents)
             if progress:
                 progress.window(window)

@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     named = os.environ.get("SYNCD_WORKER_PLUGINS", "")
     context.host = load_plugins(only={n for n in named.split(",") if n}, extra=[PLUGIN])
     try:
-        cli.main(args=sys.argv[1:] if argv is None else argv, prog_name="syncd-test-worker",
-                 obj=context, standalone_mode=False)
+        code = cli.main(args=sys.argv[1:] if argv is None else argv,
+                        prog_name="syncd-test-worker", obj=context, standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     except SyncdError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
