@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
@@ -44,13 +45,20 @@ class Daemon:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.next_pull: dict[str, datetime] = {}
 
-    def install_signal_handlers(self) -> None:
+    @contextmanager
+    def signals_stop(self) -> Iterator[None]:
+        """SIGTERM/SIGINT request a stop while inside; the previous handlers come back after."""
+
         def handler(signum: int, _frame: FrameType | None) -> None:
             log().info("stop requested", signal=signal.Signals(signum).name)
             self.stop.set()
 
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
     def run_once(self) -> int:
         """Every enabled pipeline once; 1 when a delivery of these pipelines is in error."""
@@ -125,11 +133,10 @@ class Daemon:
 def run(engine: Engine, *, once: bool, handle_signals: bool = True, **options: Any) -> int:
     """Run the daemon; returns the process exit status."""
     daemon = Daemon(engine, **options)
-    if handle_signals:
-        daemon.install_signal_handlers()
     log().info("syncd run", once=once, worker=engine.owner,
-             pipelines=[p.name for p in engine.pipelines()])
-    return daemon.run_once() if once else daemon.run_forever()
+               pipelines=[p.name for p in engine.pipelines()])
+    with daemon.signals_stop() if handle_signals else nullcontext():
+        return daemon.run_once() if once else daemon.run_forever()
 
 
 def next_runs(config: Config, store: Store) -> dict[str, datetime | None]:

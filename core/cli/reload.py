@@ -81,11 +81,10 @@ def reload_command(obj: Any, pipeline: str, start: Any, end: Any, actor: str) ->
     with opened_store(obj) as (config, store):
         settings = config.pipeline(pipeline)
         engine = make_engine(obj, config, store)
-        runner = daemon.Daemon(engine)
-        runner.install_signal_handlers()
         progress = RichProgress() if sys.stderr.isatty() else LogProgress()
         try:
-            stats, complete = engine.reload(settings, first, last, actor, progress)
+            with daemon.Daemon(engine).signals_stop():
+                stats, complete = engine.reload(settings, first, last, actor, progress)
         finally:
             progress.close()
             store.release(engine.owner)
