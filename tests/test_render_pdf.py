@@ -275,3 +275,14 @@ def test_gross_only_marketplace_rounding_is_printed_as_stated():
     assert "Rechnungskorrektur CN-R-1" in text
     assert "Korrektur zur Rechnung INV-9 vom 02.01.2026" in text
     assert "-0,84 €" in text and "Erstattungsbetrag 9,00 €" in text
+
+
+def test_names_outside_the_compact_font_fall_back_to_a_system_font():
+    doc = sample_invoice("de")
+    doc = doc.model_copy(update={
+        "buyer": Buyer(name="Γιώργος Παπαδόπουλος"),
+        "billing_address": doc.billing_address.model_copy(update={
+            "name": "Γιώργος Παπαδόπουλος", "lines": ("ул. Тверская 7",)}),
+    })
+    text = pdf_text(PdfRenderer(RenderOptions(), workers=1).render(doc))
+    assert "Γιώργος Παπαδόπουλος" in text and "ул. Тверская 7" in text

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pikepdf
+from markupsafe import Markup
 from weasyprint import HTML
 
 from syncd.connectors import Company
@@ -27,6 +28,7 @@ from syncd.model import Document, Seller
 from syncd.render import Renderer, RenderOptions
 from syncd.render.cii import cii_xml
 from syncd.render.environment import BUILTIN, environment
+from syncd.render.fonts import font_faces
 from syncd.render.language import choose_language
 from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
 from syncd.render.view import DocumentView, build_view, resolve_seller
@@ -61,11 +63,13 @@ class PdfRenderer(Renderer):
         workers: int | None = None,
         batch_size: int = BATCH_SIZE,
         pool_threshold: int = POOL_THRESHOLD,
+        compact_fonts: bool = True,
     ) -> None:
         super().__init__(options, company)
         self.workers = workers if workers is not None else available_cores()
         self.batch_size = batch_size
         self.pool_threshold = pool_threshold
+        self.compact_fonts = compact_fonts
 
     def render(self, document: Document) -> bytes:
         return self.render_batch([document])[0]
@@ -89,7 +93,8 @@ class PdfRenderer(Renderer):
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = pool.map(
                 _render_chunk,
-                [(self.options, self.company, self.batch_size, part) for part in parts],
+                [(self.options, self.company, self.batch_size, self.compact_fonts, part)
+                 for part in parts],
             )
             return [pdf for result in results for pdf in result]
 
@@ -114,8 +119,12 @@ class PdfRenderer(Renderer):
 
     def html(self, documents: Sequence[Document]) -> str:
         """The HTML of one layout run covering `documents` (handy for template debugging)."""
+        return self._html(self.views(documents))
+
+    def _html(self, views: list[DocumentView]) -> str:
         template = environment(self.options.templates).get_template("batch.html")
-        return template.render(documents=self.views(documents))
+        faces = Markup(font_faces() if self.compact_fonts else "")
+        return template.render(documents=views, font_faces=faces)
 
     def render_batch(self, documents: Sequence[Document]) -> list[bytes]:
         """Lay out `documents` in one WeasyPrint run and cut the result into one PDF each."""
@@ -125,9 +134,8 @@ class PdfRenderer(Renderer):
             cii_xml(doc, self._seller(doc), guideline=profile.guideline, language=view.language)
             for doc, view in zip(documents, views, strict=True)
         ] if profile else []
-        template = environment(self.options.templates).get_template("batch.html")
         base = self.options.templates or BUILTIN
-        layout = HTML(string=template.render(documents=views), base_url=str(base) + "/").render()
+        layout = HTML(string=self._html(views), base_url=str(base) + "/").render()
         ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
         pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         return split(
@@ -143,10 +151,14 @@ class PdfRenderer(Renderer):
         return resolve_seller(document, self.company.seller if self.company else None)
 
 
-def _render_chunk(job: tuple[RenderOptions, Company | None, int, list[Document]]) -> list[bytes]:
+def _render_chunk(
+    job: tuple[RenderOptions, Company | None, int, bool, list[Document]],
+) -> list[bytes]:
     """Worker side of the pool: one process renders its share in batches."""
-    options, company, batch_size, documents = job
-    return PdfRenderer(options, company, workers=1, batch_size=batch_size).render_many(documents)
+    options, company, batch_size, compact_fonts, documents = job
+    renderer = PdfRenderer(options, company, workers=1, batch_size=batch_size,
+                           compact_fonts=compact_fonts)
+    return renderer.render_many(documents)
 
 
 def page_ranges(anchors: Sequence[dict], names: Sequence[str]) -> list[range]:
