@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 DOCUMENTED: dict[str, tuple[float, int]] = {
     "createReport": (0.0167, 15),
@@ -62,12 +63,6 @@ class TokenBucket:
                 self._refill()
                 self.rate = rate
 
-    def drain(self) -> None:
-        """After a 429 the remote's bucket is empty; stop our local burst from pretending."""
-        with self._lock:
-            self._refill()
-            self._tokens = min(self._tokens, 0.0)
-
 
 class RateLimits:
     """The buckets of one seller's app, by operation name."""
@@ -95,7 +90,12 @@ class RateLimits:
 
 
 class UploadPacer:
-    """Never two invoice uploads closer than `interval` seconds (Amazon: one per 3 s)."""
+    """Never two invoice uploads closer than `interval` seconds (Amazon: one per 3 s).
+
+    The spacing runs from the *answer* to the previous createFeed to the start of the next
+    one, so Amazon, which counts arrivals, never sees two closer than `interval`, whatever the
+    network latency. Uploads of one seller are serialised anyway by this limit.
+    """
 
     def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
@@ -105,8 +105,9 @@ class UploadPacer:
         self._last: float | None = None
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Block until the next upload may start, and claim that slot; returns the wait."""
+    @contextmanager
+    def slot(self) -> Iterator[float]:
+        """Hold the upload slot for one createFeed; yields the seconds waited for it."""
         with self._lock:
             waited = 0.0
             if self._last is not None:
@@ -114,8 +115,10 @@ class UploadPacer:
                 if due > 0:
                     self._sleep(due)
                     waited = due
-            self._last = self._clock()
-            return waited
+            try:
+                yield waited
+            finally:
+                self._last = self._clock()
 
 
 _shared_lock = threading.Lock()

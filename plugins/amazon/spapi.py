@@ -138,10 +138,6 @@ class SpApiClient:
             outcome = state.outcome
             status = (outcome.result().status_code
                       if outcome is not None and not outcome.failed else "network error")
-            if status == 429:
-                bucket = self.limits.bucket(operation)
-                if bucket is not None:
-                    bucket.drain()
             log.warning("sp-api call will be retried", operation=operation, status=status,
                         attempt=state.attempt_number,
                         sleep=round(state.next_action.sleep, 3) if state.next_action else None)

@@ -144,11 +144,23 @@ class AmazonTarget(Target):
         key = document.source_key
         upload = self.client.create_feed_document(PDF)
         self.client.upload(upload["url"], pdf, PDF)
-        waited = self.client.pacer.wait()
-        upload_id = self.store.begin_upload(key, number, upload["feedDocumentId"])
+        with self.client.pacer.slot() as waited:
+            upload_id = self.store.begin_upload(key, number, upload["feedDocumentId"])
+            feed_id = self._create_feed(upload_id, document, upload["feedDocumentId"], options)
+        self.store.update_upload(upload_id, CREATED, feed_id=feed_id)
+        self.log.info("invoice uploaded", source_key=key, number=number, feed_id=feed_id,
+                      document_type=options["metadata:DocumentType"],
+                      paced_wait=round(waited, 3))
+        return self._await(feed_id, upload_id, number, deadline=time.monotonic()
+                           + self.config.feed_timeout.total_seconds())
+
+    def _create_feed(self, upload_id: int, document: Document, document_id: str,
+                     options: dict[str, str]) -> str:
+        """createFeed, recording whether Amazon certainly did not get it (then a resend is safe)."""
+        assert document.marketplace is not None
         try:
-            feed_id = self.client.create_feed(FEED_TYPE, [document.marketplace.id],
-                                              upload["feedDocumentId"], options)
+            return self.client.create_feed(FEED_TYPE, [document.marketplace.id], document_id,
+                                           options)
         except TransientError as exc:
             # a 429 was never processed; any other failure may have created the feed
             if exc.code in ("QuotaExceeded", "429"):
@@ -158,12 +170,6 @@ class AmazonTarget(Target):
             self.store.update_upload(upload_id, FAILED, code=getattr(exc, "code", None),
                                      message=str(exc))
             raise
-        self.store.update_upload(upload_id, CREATED, feed_id=feed_id)
-        self.log.info("invoice uploaded", source_key=key, number=number, feed_id=feed_id,
-                      document_type=options["metadata:DocumentType"],
-                      paced_wait=round(waited, 3))
-        return self._await(feed_id, upload_id, number, deadline=time.monotonic()
-                           + self.config.feed_timeout.total_seconds())
 
     def _with_original_number(self, doc: Document) -> Document:
         """A credit note names the invoice it corrects: VIDR column, else the engine's number.

@@ -153,8 +153,8 @@ class AmazonEmulator:
 
     def start(self) -> AmazonEmulator:
         server = self.bind()
-        self._thread = threading.Thread(target=server.serve_forever, name="amazon-sandbox",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                        name="amazon-sandbox", daemon=True)
         self._thread.start()
         return self
 
@@ -232,11 +232,23 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request_id = str(uuid.uuid4())
         status, body_out = 500, None
+        with self.emulator.state.lock:
+            faults = self.emulator.state.fail_next.get(operation) or []
+            fault = faults.pop(0) if faults else None
         try:
+            if fault == "before":
+                raise HttpError(500, "InternalFailure", "injected failure before processing")
             handler = getattr(self, f"op_{operation}")
             status, body_out, headers, payload = handler(match, parts, raw, request_id)
+            if fault == "after":  # processed, but the caller never learns the answer
+                raise HttpError(500, "InternalFailure", "injected failure after processing")
         except HttpError as exc:
             status, body_out, headers, payload = exc.status, exc.body(), {}, None
+        except Exception as exc:  # an emulator bug must still answer, and say what broke
+            log.exception("sandbox handler failed", operation=operation)
+            status, headers, payload = 500, {}, None
+            body_out = {"errors": [{"code": "InternalFailure",
+                                    "message": f"{type(exc).__name__}: {exc}"}]}
         finally:
             try:
                 recorded_body: Any = json.loads(raw) if raw and operation not in (

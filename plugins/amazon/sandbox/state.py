@@ -2,7 +2,7 @@
 
 Tests read the records (`requests`, `feeds`, `createfeed_times`, `duplicate_uploads`,
 `spec_violations`) and turn the knobs (`revoked`, `lwa_failures`, `roles`, `throttle_next`,
-`report_fatal`, `late_rejections`, `expire_tokens()`).
+`report_fatal`, `late_rejections`, `fail_next`, `expire_tokens()`).
 """
 
 from __future__ import annotations
@@ -159,6 +159,7 @@ class EmulatorState:
         self.throttle_next: dict[str, int] = {}
         self.report_fatal: str | None = None
         self.late_rejections: dict[str, str] = {}
+        self.fail_next: dict[str, list[str]] = {}  # operation -> ["before" | "after", ...]
         self.report_polls = 2
         self.feed_polls = 2
         self.report_gzip = True
@@ -235,10 +236,8 @@ class EmulatorState:
                 group.promote = False
         if not shown:
             return b""
-        text = out.getvalue()
-        if self.report_bom:
-            text = "\ufeff" + text
-        return text.encode(self.report_encoding)
+        data = out.getvalue().encode(self.report_encoding, errors="replace")
+        return b"\xef\xbb\xbf" + data if self.report_bom else data
 
     def find_group(self, shipping_id: str, doc_type: str,
                    transaction_id: str | None) -> ShipmentGroup | None:

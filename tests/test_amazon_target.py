@@ -1,0 +1,294 @@
+"""AmazonTarget.deliver / find_existing / status_warnings against the emulator (SYNTHETIC)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from syncd.connectors import NumberSeries, Verdict
+from syncd.errors import PermanentError, TransientError
+from syncd.model import Document, DocumentKind, Marketplace, References
+from syncd_amazon import processing_report
+from syncd_amazon.documents import build
+from syncd_amazon.fixtures import DE, DEMO_VIDR, FR
+from syncd_amazon.grouping import Group, group_rows
+from syncd_amazon.sandbox import AmazonEmulator
+from syncd_amazon.source import AmazonSource
+from syncd_amazon.spapi import SpApiClient
+from syncd_amazon.target import AmazonTarget
+from syncd_amazon.testing import HtmlPdfRenderer, context, emulator_config
+from syncd_amazon.vidr import VidrReader
+
+INTERVAL = 0.25
+
+
+@pytest.fixture
+def emulator():
+    with AmazonEmulator([DEMO_VIDR], speedup=100) as emu:
+        yield emu
+
+
+@pytest.fixture
+def renderer():
+    return HtmlPdfRenderer()
+
+
+@pytest.fixture
+def lookups():
+    return {}
+
+
+@pytest.fixture
+def source(emulator, tmp_path):
+    src = AmazonSource(emulator_config(emulator), context(tmp_path))
+    yield src
+    src.close()
+
+
+@pytest.fixture
+def target(emulator, tmp_path, renderer, lookups):
+    services = {"lookup_number": lambda source, key: lookups.get(key)}
+    tgt = AmazonTarget(emulator_config(emulator, upload_interval=f"{INTERVAL}s"),
+                       context(tmp_path, renderer, services))
+    yield tgt
+    tgt.close()
+
+
+def pending(source: AmazonSource) -> list:
+    return [item for batch in source.read(None) for item in batch.items]
+
+
+def doc(items: list, suffix: str, number: str) -> Document:
+    found = next(i for i in items if isinstance(i, Document) and i.source_key.endswith(suffix))
+    return found.with_number(number)
+
+
+def test_number_series_per_kind(target):
+    invoice = NumberSeries("amazon-invoice", "INV-{year}-{seq:06d}")
+    credit = NumberSeries("amazon-credit-note", "CN-{year}-{seq:06d}")
+    items = read_demo()
+    assert target.number_series(doc(items, "DEMO-S01/SHIPMENT/T-S01", "x")) == invoice
+    assert target.number_series(doc(items, "DEMO-S01/RETURN/R-S01", "x")) == credit
+
+
+def read_demo() -> list:
+    with DEMO_VIDR.open("rb") as fh:
+        reader = VidrReader(fh)
+        out = []
+        for g in group_rows(reader, reader.header):
+            if isinstance(g, Group) and g.shipping_id != "DEMO-S08":
+                out.append(build(g, "demo"))
+        return out
+
+
+def test_invoice_upload_sends_amazons_metadata_and_a_pdf(emulator, source, target, renderer):
+    items = pending(source)
+    invoice = doc(items, "DEMO-S03/SHIPMENT/T-S03", "INV-2026-000001")
+    assert target.find_existing(invoice) is None
+    ref = target.deliver(invoice)
+    (feed,) = emulator.state.feeds.values()
+    assert ref.ref == feed.feed_id and not feed.errors
+    assert feed.marketplace_ids == [DE]
+    assert feed.options == {
+        "metadata:ShippingId": "DEMO-S03", "metadata:InvoiceNumber": "INV-2026-000001",
+        "metadata:DocumentType": "Invoice", "metadata:TotalAmount": "53.55",
+        "metadata:TotalVATAmount": "8.55",
+    }
+    upload = emulator.state.feed_documents[feed.document_id]
+    assert upload.data.startswith(b"%PDF-") and upload.uploaded_content_type == "application/pdf"
+    assert renderer.rendered[0].number == "INV-2026-000001"
+    assert target.find_existing(invoice).ref == ref.ref
+    assert not emulator.state.spec_violations
+    # the next pending VIDR no longer lists it; the All view shows Processing, then Uploaded
+    assert not [i for i in pending(source) if getattr(i, "source_key", "").endswith("T-S03")]
+    assert emulator.state.groups[(DE, "DEMO-S03", "SHIPMENT", "T-S03")].status == \
+        "InvoiceProcessing"
+
+
+def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, target, renderer,
+                                                           lookups):
+    items = pending(source)
+    lookups[f"{DE}/DEMO-S03/SHIPMENT/T-S03"] = "INV-2026-000007"
+    credit = doc(items, "DEMO-S03/REFUND/F-S03", "CN-2026-000001")
+    assert credit.totals.gross == Decimal("53.55")  # positive in the model
+    target.deliver(credit)
+    (feed,) = emulator.state.feeds.values()
+    assert not feed.errors
+    assert feed.options["metadata:DocumentType"] == "CreditNote"
+    assert feed.options["metadata:TransactionId"] == "F-S03"
+    assert feed.options["metadata:TotalAmount"] == "-53.55"
+    assert feed.options["metadata:TotalVATAmount"] == "-8.55"
+    assert renderer.rendered[0].original_invoice_number == "INV-2026-000007"
+
+
+def test_corrected_invoice_sends_its_transaction_id(emulator, source, target):
+    items = pending(source)
+    target.deliver(doc(items, "SHIPMENT/Correction:DEMO-S12", "INV-2026-000002"))
+    target.deliver(doc(items, "REFUND/CorrectionReversal:DEMO-S12", "CN-2026-000002"))
+    feeds = list(emulator.state.feeds.values())
+    assert [f.errors for f in feeds] == [[], []]
+    assert feeds[0].options["metadata:TransactionId"] == "Correction:DEMO-S12"
+
+
+def test_bad_number_characters_are_refused_before_any_call(emulator, source, target):
+    items = pending(source)
+    with pytest.raises(PermanentError, match="characters Amazon refuses"):
+        target.deliver(doc(items, "DEMO-S01/SHIPMENT/T-S01", "INV.2026.1"))
+    assert not emulator.state.calls("createFeedDocument")
+
+
+def test_totals_mismatch_is_never_uploaded(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000003")
+    tampered = invoice.model_copy(update={"extra": {**invoice.extra,
+                                                    "amazon:total-amount": "23.81"}})
+    with pytest.raises(PermanentError) as err:
+        target.deliver(tampered)
+    assert err.value.code == "TotalsMismatch"
+    assert not emulator.state.calls("createFeedDocument")
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    ({"marketplace": Marketplace(id=FR)}, "79523"),
+    ({"references": References(shipping_id="UNKNOWN-1", transaction_id="T-S01")}, "79517"),
+])
+def test_amazon_rejections_become_permanent_errors(emulator, source, target, change, code):
+    invoice = doc(pending(source), "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000004")
+    with pytest.raises(PermanentError) as err:
+        target.deliver(invoice.model_copy(update=change))
+    assert err.value.code == code
+    upload = target.store.latest_upload(invoice.source_key)
+    assert upload.state == "rejected" and upload.code == code
+    assert target.find_existing(invoice) is None
+
+
+def test_amazon_invoiced_shipment_is_refused_with_79525(emulator, target):
+    with DEMO_VIDR.open("rb") as fh:
+        reader = VidrReader(fh)
+        group = next(g for g in group_rows(reader, reader.header)
+                     if isinstance(g, Group) and g.shipping_id == "DEMO-S08")
+    with pytest.raises(PermanentError) as err:
+        target.deliver(build(group, "demo").with_number("INV-2026-000005"))
+    assert err.value.code == "79525"
+
+
+def test_upload_pacing_respects_upload_interval(emulator, source, target, capsys):
+    items = [i for i in pending(source) if isinstance(i, Document)
+             and i.kind is DocumentKind.INVOICE][:4]
+    for n, invoice in enumerate(items):
+        target.deliver(invoice.with_number(f"INV-2026-{100 + n:06d}"))
+    times = emulator.state.createfeed_times
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 3 and min(gaps) >= INTERVAL
+    with capsys.disabled():
+        print(f"\n[amazon] createFeed spacing with upload_interval={INTERVAL}s: "
+              f"min {min(gaps):.3f}s, max {max(gaps):.3f}s")
+
+
+def test_lost_createfeed_answer_never_uploads_twice(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
+    emulator.state.fail_next["createFeed"] = ["after"]
+    with pytest.raises(TransientError):
+        target.deliver(invoice)
+    with pytest.raises(TransientError) as err:
+        target.find_existing(invoice)
+    assert err.value.code == "UploadOutcomeUnknown"
+    all_items = [i for b in source.read(None, window_for_demo()) for i in b.items]
+    assert all_items  # the All view now shows InvoiceProcessing for it
+    assert target.find_existing(invoice) is not None
+    assert len(emulator.state.createfeed_times) == 1
+
+
+def test_createfeed_failing_before_amazon_got_it_is_resent(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
+    emulator.state.fail_next["createFeed"] = ["before"]
+    with pytest.raises(TransientError):
+        target.deliver(invoice)
+    pending(source)  # a later VIDR still lists it as pending: Amazon never got it
+    assert target.find_existing(invoice) is None
+    target.deliver(invoice)
+    assert len(emulator.state.feeds) == 1
+
+
+def test_late_rejection_comes_back_as_verdict_then_resend(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000008")
+    emulator.state.late_rejections["DEMO-S01"] = "Rechnungsnummer unleserlich"
+    target.deliver(invoice)  # the feed itself says DONE without errors
+    items = pending(source)
+    (verdict,) = [i for i in items if isinstance(i, Verdict)]
+    assert verdict.source_key == invoice.source_key and not verdict.accepted
+    assert verdict.message == "Rechnungsnummer unleserlich"
+    assert target.find_existing(invoice) is None  # the engine may resend after a reset
+    target.deliver(invoice)
+    assert emulator.state.duplicate_uploads == []
+    assert emulator.state.groups[(DE, "DEMO-S01", "SHIPMENT", "T-S01")].status == \
+        "InvoiceProcessing"
+
+
+def test_sla_warnings_near_the_24_hour_deadline(emulator, source, target):
+    items = pending(source)
+    shipped = doc(items, "DEMO-S01/SHIPMENT/T-S01", "x")
+    status = target.store.status(shipped.source_key)
+    assert status is not None and status.shipment_date is not None
+    assert target.status_warnings(status.shipment_date + timedelta(hours=10)) == []
+    warnings = target.status_warnings(status.shipment_date + timedelta(hours=19))
+    assert any("DEMO-S01" in w and "(in 5h00m)" in w for w in warnings)
+    assert not any("DEMO-S08" in w for w in warnings)  # Amazon invoices that one
+    late = target.status_warnings(status.shipment_date + timedelta(hours=30))
+    assert any("DEMO-S01" in w and "passed" in w for w in late)
+    target.deliver(shipped.with_number("INV-2026-000009"))
+    after = target.status_warnings(status.shipment_date + timedelta(hours=19))
+    assert not any("DEMO-S01 " in w for w in after)
+
+
+def window_for_demo():
+    from datetime import date
+
+    from syncd.connectors import Window
+
+    return Window(date(2026, 11, 1), date(2026, 11, 30))
+
+
+# -- the emulator's own checks of invoice uploads -----------------------------------------------
+
+def raw_upload(emulator, options: dict[str, str], *, data: bytes = b"%PDF-1.7 fake",
+               content_type: str = "application/pdf", marketplaces: list[str] | None = None,
+               upload: bool = True) -> list[processing_report.ReportError]:
+    api = SpApiClient(emulator_config(emulator))
+    document = api.create_feed_document(content_type)
+    if upload:
+        api.upload(document["url"], data, content_type)
+    feed_id = api.create_feed("UPLOAD_VAT_INVOICE", marketplaces or [DE],
+                              document["feedDocumentId"], options)
+    while (feed := api.get_feed(feed_id))["processingStatus"] != "DONE":
+        pass
+    result = api.get_feed_document(feed["resultFeedDocumentId"])
+    path = io.BytesIO()
+    text = api.http.get(result["url"]).content
+    path.write(text)
+    return processing_report.parse(processing_report.decode(text)).errors
+
+
+GOOD = {"metadata:ShippingId": "DEMO-S01", "metadata:InvoiceNumber": "INV-1",
+        "metadata:DocumentType": "Invoice", "metadata:TotalAmount": "23.80",
+        "metadata:TotalVATAmount": "3.80"}
+
+
+@pytest.mark.parametrize(("options", "kwargs", "code"), [
+    ({**GOOD}, {"data": b"not a pdf"}, "79503"),
+    ({**GOOD}, {"content_type": "application/octet-stream"}, "79503"),
+    ({k.removeprefix("metadata:"): v for k, v in GOOD.items()}, {}, "79513"),
+    ({k: v for k, v in GOOD.items() if k != "metadata:InvoiceNumber"}, {}, "79513"),
+    ({**GOOD, "metadata:DocumentType": "Rechnung"}, {}, "79531"),
+    ({**GOOD}, {"marketplaces": [DE, FR]}, "79523"),
+    ({**GOOD, "metadata:ShippingId": "NOPE"}, {}, "79517"),
+    ({**GOOD, "metadata:TotalAmount": "23.79"}, {}, "TotalAmountMismatch"),
+    ({**GOOD, "metadata:DocumentType": "CreditNote"}, {}, "79513"),
+    ({**GOOD}, {"upload": False}, "79540"),
+])
+def test_emulator_checks_uploads(emulator, options, kwargs, code):
+    errors = raw_upload(emulator, options, **kwargs)
+    assert code in [e.code for e in errors]
