@@ -267,12 +267,15 @@ def cii_xml(
               refs.purchase_order_number)
 
     delivery = b.add(trade, "ram:ApplicableHeaderTradeDelivery")
-    if document.shipping_address is not None:
+    # the deliver-to country is mandatory for intra-EU supplies (BR-IC-12)
+    deliver_to = document.shipping_address or (
+        document.billing_address if document.legal.intra_eu else None)
+    if deliver_to is not None:
         ship_to = b.add(delivery, "ram:ShipToTradeParty")
-        name = document.shipping_address.company or document.shipping_address.name
+        name = deliver_to.company or deliver_to.name
         if name:
             b.add(ship_to, "ram:Name", name)
-        _address(b, ship_to, document.shipping_address)
+        _address(b, ship_to, deliver_to)
     event = b.add(delivery, "ram:ActualDeliverySupplyChainEvent")
     b.date(event, "ram:OccurrenceDateTime", document.delivery_date or document.issue_date)
     if refs.shipping_id:

@@ -85,8 +85,10 @@ class PdfRenderer(Renderer):
             for start in range(0, len(docs), self.batch_size):
                 out.extend(self.render_batch(docs[start:start + self.batch_size]))
             return out
-        # equal chunks, at most batch_size each, at least one per worker
-        chunks = max(workers, math.ceil(len(docs) / self.batch_size))
+        # equal chunks of at most batch_size, a multiple of the worker count so no worker
+        # idles at the end while another renders the last chunk alone
+        rounds = math.ceil(math.ceil(len(docs) / self.batch_size) / workers)
+        chunks = workers * rounds
         size = math.ceil(len(docs) / chunks)
         parts = [docs[i:i + size] for i in range(0, len(docs), size)]
         context = multiprocessing.get_context("forkserver")
