@@ -241,8 +241,11 @@ def test_long_invoice_spans_pages_and_batch_neighbours_stay_apart():
     docs = [sample_invoice("de", "INV-A-1"), long_doc, sample_invoice("de", "INV-B-1")]
     first, long_pdf, last = PdfRenderer(RenderOptions(), workers=1).render_many(docs)
     assert page_count(first) == 1 and page_count(last) == 1
-    assert page_count(long_pdf) >= 2
+    pages = page_count(long_pdf)
+    assert pages >= 2
     text = pdf_text(long_pdf)
+    assert "Seite 1 von " + str(pages) in text and f"Seite {pages} von {pages}" in text
+    assert "Seite" not in pdf_text(first) and "Seite" not in pdf_text(last)
     assert "Artikel Nummer 0" in text and "Artikel Nummer 69" in text
     assert "Rechnungsbetrag 700,00 €" in text
     assert "INV-A-1" not in text and "INV-B-1" not in text

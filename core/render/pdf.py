@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,24 +124,43 @@ class PdfRenderer(Renderer):
         """The HTML of one layout run covering `documents` (handy for template debugging)."""
         return self._html(self.views(documents))
 
-    def _html(self, views: list[DocumentView]) -> str:
+    def _html(self, views: list[DocumentView], paged: bool = False) -> str:
         template = environment(self.options.templates).get_template("batch.html")
         faces = Markup(font_faces() if self.compact_fonts else "")
-        return template.render(documents=views, font_faces=faces)
+        labels = views[0].labels if paged and views else {}
+        return template.render(
+            documents=views, font_faces=faces,
+            page_label=_css_text(labels.get("page", "")), of_label=_css_text(labels.get("of", "")),
+        )
 
     def render_batch(self, documents: Sequence[Document]) -> list[bytes]:
-        """Lay out `documents` in one WeasyPrint run and cut the result into one PDF each."""
+        """Lay out `documents` in one WeasyPrint run and cut the result into one PDF each.
+
+        A document longer than one page is laid out once more on its own, because page
+        numbers ("Seite 2 von 3") need counters that start at the document, not the batch.
+        """
         profile = EMBEDDED.get(self.options.einvoice)
         views = self.views(documents)
         xmls = [
             cii_xml(doc, self._seller(doc), guideline=profile.guideline, language=view.language)
             for doc, view in zip(documents, views, strict=True)
         ] if profile else []
+        out, ranges = self._lay_out(views, xmls, profile, paged=False)
+        for i, pages in enumerate(ranges):
+            if len(pages) > 1:
+                alone = [replace(views[i], anchor="doc-0")]
+                out[i] = self._lay_out(alone, xmls[i:i + 1], profile, paged=True)[0][0]
+        return out
+
+    def _lay_out(
+        self, views: list[DocumentView], xmls: list[bytes], profile: Embedded | None,
+        paged: bool,
+    ) -> tuple[list[bytes], list[range]]:
         base = self.options.templates or BUILTIN
-        layout = HTML(string=self._html(views), base_url=str(base) + "/").render()
+        layout = HTML(string=self._html(views, paged), base_url=str(base) + "/").render()
         ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
         pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
-        return split(
+        pdfs = split(
             pdf,
             ranges,
             titles=[f"{v.title} {v.number}" for v in views],
@@ -148,9 +168,15 @@ class PdfRenderer(Renderer):
             xmls=xmls or None,
             profile=profile,
         )
+        return pdfs, ranges
 
     def _seller(self, document: Document) -> Seller:
         return resolve_seller(document, self.company.seller if self.company else None)
+
+
+def _css_text(text: str) -> str:
+    """`text` safe inside a double-quoted CSS string."""
+    return text.replace("\\", "").replace('"', "")
 
 
 def _render_chunk(
