@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from syncd_amazon.vidr import BadLine, VidrRow
+from syncd_amazon.vidr import BadLine, VidrRow, split_fields
 
 DEFAULT_CHUNK_ROWS = 50_000
 _SEP = "\x1f"
@@ -47,8 +47,8 @@ def _record(item: VidrRow | BadLine, header: list[str]) -> Record:
     if isinstance(item, BadLine):
         payload = json.dumps([item.message, item.raw])
         return (item.shipping_id or "", item.line, 1, payload)
-    values = item.values
-    return (values.get("shipping-id", ""), item.line, 0, "\t".join(values[c] for c in header))
+    text = item.text or "\t".join(item.values[c] for c in header)
+    return (item.values.get("shipping-id", ""), item.line, 0, text)
 
 
 def _item(rec: Record, header: list[str]) -> VidrRow | BadLine:
@@ -56,7 +56,7 @@ def _item(rec: Record, header: list[str]) -> VidrRow | BadLine:
     if kind == 1:
         message, raw = json.loads(payload)
         return BadLine(line, message, raw, sid or None)
-    return VidrRow(line, dict(zip(header, payload.split("\t"), strict=True)))
+    return VidrRow(line, dict(zip(header, split_fields(payload), strict=True)), payload)
 
 
 def _write_run(records: list[Record], folder: Path) -> Path:

@@ -67,10 +67,14 @@ def charset_of(content_type: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class VidrRow:
-    """One report line: values by (lower-case) header name, plus where it came from."""
+    """One report line: values by (lower-case) header name, plus where it came from.
+
+    `text` is the decoded line as read, so grouping can spill it without re-joining fields.
+    """
 
     line: int
     values: dict[str, str]
+    text: str = ""
 
     def get(self, column: str) -> str:
         return self.values.get(column, "")
@@ -91,6 +95,16 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
         value = value[1:-1].replace('""', '"')
     return value
+
+
+def split_fields(text: str) -> list[str]:
+    """Tab-separated fields, stripped, one pair of surrounding double quotes removed."""
+    fields = text.split("\t")
+    if '"' in text:
+        return [_unquote(f) for f in fields]
+    if " \t" in text or "\t " in text or text[:1].isspace() or text[-1:].isspace():
+        return list(map(str.strip, fields))
+    return fields  # the common case: nothing to strip
 
 
 class VidrReader:
@@ -138,9 +152,9 @@ class VidrReader:
             text = self._decode(raw)
             if not text.strip():
                 continue
-            fields = text.split("\t")
+            fields = split_fields(text)
             if len(fields) != width:
-                sid = (_unquote(fields[self._shipping_index])
+                sid = (fields[self._shipping_index]
                        if len(fields) > self._shipping_index else None)
                 yield BadLine(
                     number,
@@ -150,4 +164,4 @@ class VidrReader:
                     sid or None,
                 )
                 continue
-            yield VidrRow(number, dict(zip(header, map(_unquote, fields), strict=True)))
+            yield VidrRow(number, dict(zip(header, fields, strict=True)), text)
