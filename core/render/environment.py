@@ -29,6 +29,7 @@ def environment(templates: Path | None) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(("html", "xml", "j2")),
         undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates are read once per process; no stat() per render
         trim_blocks=False,
         lstrip_blocks=False,
     )
