@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
@@ -320,6 +319,3 @@ def build_view(
         document=document,
     )
 
-
-def template_context(views: list[DocumentView], **extra: Any) -> dict[str, Any]:
-    return {"documents": views, **extra}
