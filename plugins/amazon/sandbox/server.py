@@ -24,12 +24,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
+
+import click
 
 from syncd.log import get_logger
 from syncd_amazon.processing_report import ReportError, render
 from syncd_amazon.ratelimit import DOCUMENTED
+from syncd_amazon.sandbox.cli import command as cli_command
 from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
 from syncd_amazon.sandbox.state import (
     LANDED,
@@ -112,6 +115,8 @@ class AmazonEmulator:
     """
 
     name = "amazon"
+    command: ClassVar[click.Command] = cli_command
+    """What `syncd sandbox amazon` runs (looked up by the core's sandbox group)."""
 
     def __init__(self, vidr_files: Iterable[str | Path] = (), *, host: str = "127.0.0.1",
                  port: int = 0, speedup: float = 1.0, client_id: str = "sandbox-client-id",
