@@ -125,6 +125,14 @@ def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, tar
     assert renderer.rendered[0].original_invoice_number == "INV-2026-000007"
 
 
+def test_credit_note_waits_for_its_invoice_number(emulator, source, target):
+    credit = doc(pending(source), "DEMO-S01/RETURN/R-S01", "CN-2026-000003")
+    with pytest.raises(TransientError) as err:
+        target.deliver(credit)
+    assert err.value.code == "OriginalNotNumbered"
+    assert not emulator.state.calls("createFeedDocument")
+
+
 def test_corrected_invoice_sends_its_transaction_id(emulator, source, target):
     items = pending(source)
     target.deliver(doc(items, "SHIPMENT/Correction:DEMO-S12", "INV-2026-000002"))

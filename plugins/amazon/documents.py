@@ -31,7 +31,7 @@ from syncd.model import (
     build_document,
 )
 from syncd_amazon.grouping import Group
-from syncd_amazon.totals import AmazonTotals, amazon_totals, amount
+from syncd_amazon.totals import AmazonTotals, Parts, amazon_totals, row_parts
 from syncd_amazon.vidr import BadLine, VidrRow
 
 TARGET = "amazon"
@@ -143,7 +143,12 @@ def parse_quantity(row: VidrRow, name: str) -> Decimal:
 
 
 def _first(rows: list[VidrRow], column: str) -> str:
-    return next((r.get(column).strip() for r in rows if r.get(column).strip()), "")
+    """The first non-empty value of `column` in the group."""
+    for r in rows:
+        value = r.values.get(column)
+        if value:
+            return value
+    return ""
 
 
 def _same(rows: list[VidrRow], column: str, name: str) -> str:
@@ -154,7 +159,7 @@ def _same(rows: list[VidrRow], column: str, name: str) -> str:
     return values.pop()
 
 
-def _lines_of(row: VidrRow, sign: Decimal, name: str) -> list[Line]:
+def _lines_of(row: VidrRow, parts: Parts, sign: Decimal, name: str) -> list[Line]:
     """Item, promotion, shipping and gift-wrap lines of one VIDR row, signed for the document."""
     item_rate = parse_rate(row, "item-vat-rate", name, None)
     order_id = row.get("order-id") or None
@@ -168,9 +173,7 @@ def _lines_of(row: VidrRow, sign: Decimal, name: str) -> list[Line]:
         ("gift-promo", LineKind.PROMOTION, LineKind.GIFT_WRAP, "gift-promotion-id"),
     )
     for comp, kind, promo_for, promo_col in specs:
-        incl = amount(row, f"{comp}-vat-incl-amount", name=name)
-        vat = amount(row, f"{comp}-vat-amount", name=name)
-        excl = amount(row, f"{comp}-vat-excl-amount", name=name)
+        incl, vat, excl = parts[comp]
         if kind is not LineKind.ITEM and not (incl or vat or excl):
             continue
         rate = parse_rate(row, f"{comp}-vat-rate", name, item_rate)
@@ -249,8 +252,10 @@ def build(group: Group, name: str) -> Document:
     marketplace = _same(rows, "marketplace-id", name)
     currency = _same(rows, "currency", name).upper()
     key = source_key(marketplace, group.shipping_id, ttype, group.transaction_id)
-    totals = amazon_totals(rows, name=name)
-    lines = [line for row in rows for line in _lines_of(row, sign, name)]
+    parts = [row_parts(row, name=name) for row in rows]
+    totals = amazon_totals(rows, name=name, parts=parts)
+    lines = [line for row, p in zip(rows, parts, strict=True)
+             for line in _lines_of(row, p, sign, name)]
     first = rows[0]
     shipped = parse_datetime(first, "shipment-date", name)
     ordered = parse_datetime(first, "order-date", name)
@@ -261,8 +266,8 @@ def build(group: Group, name: str) -> Document:
     vat_free = all(line.vat == 0 for line in lines)
     cross_border = bool(ship_country and from_country and ship_country != from_country)
     reverse_charge = bool(buyer_vat) and vat_free and cross_border and not export
-    citations = {lang: _first(rows, f"citation-{lang}")
-                 for lang in ("de", "en", "fr", "it", "es") if _first(rows, f"citation-{lang}")}
+    cited = ((lang, _first(rows, f"citation-{lang}")) for lang in ("de", "en", "fr", "it", "es"))
+    citations = {lang: text for lang, text in cited if text}
     orders = sorted({r.get("order-id") for r in rows if r.get("order-id")})
     fulfilled = first.get("fulfilled-by").strip().upper()
     doc = build_document(

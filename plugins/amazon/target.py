@@ -188,7 +188,12 @@ class AmazonTarget(Target):
                              shipment_known=shipment is not None)
             return doc
         number = lookup("amazon", shipment.source_key)
-        return doc.model_copy(update={"original_invoice_number": number}) if number else doc
+        if not number:
+            raise TransientError(
+                f"credit note {doc.identity}: the invoice of shipment {shipment.shipping_id} "
+                f"({shipment.source_key}) has no number yet; retried after it is numbered",
+                code="OriginalNotNumbered")
+        return doc.model_copy(update={"original_invoice_number": number})
 
     def _render(self, doc: Document) -> bytes:
         renderer = self.context.renderer

@@ -55,20 +55,41 @@ class AmazonTotals:
         return f"{self.vat:.2f}"
 
 
-def amazon_totals(rows: Iterable[VidrRow], *, name: str = "VIDR") -> AmazonTotals:
-    """Sum Amazon's formula over `rows`; raise when incl − excl ≠ VAT for any component."""
+Parts = dict[str, tuple[Decimal, Decimal, Decimal]]
+"""(incl, vat, excl) per component of one row."""
+
+_ZERO = (Decimal(0), Decimal(0), Decimal(0))
+
+
+def row_parts(row: VidrRow, *, name: str = "VIDR") -> Parts:
+    """Parse the six components of a row once; raise when incl − excl ≠ VAT for any of them."""
+    parts: Parts = {}
+    values = row.values
+    for comp in COMPONENTS:
+        texts = (values.get(f"{comp}-vat-incl-amount", ""), values.get(f"{comp}-vat-amount", ""),
+                 values.get(f"{comp}-vat-excl-amount", ""))
+        if not (texts[0] or texts[1] or texts[2]):
+            parts[comp] = _ZERO
+            continue
+        incl_c = amount(row, f"{comp}-vat-incl-amount", name=name)
+        vat_c = amount(row, f"{comp}-vat-amount", name=name)
+        excl_c = amount(row, f"{comp}-vat-excl-amount", name=name)
+        if incl_c - excl_c != vat_c:
+            raise InputError(
+                f"{name}: line {row.line}, column {comp}-vat-amount",
+                f"{comp}-vat-incl-amount {incl_c} - {comp}-vat-excl-amount {excl_c} "
+                f"= {incl_c - excl_c}, but {comp}-vat-amount says {vat_c}",
+            )
+        parts[comp] = (incl_c, vat_c, excl_c)
+    return parts
+
+
+def amazon_totals(rows: Iterable[VidrRow], *, name: str = "VIDR",
+                  parts: Iterable[Parts] | None = None) -> AmazonTotals:
+    """Sum Amazon's formula over `rows` (or their already parsed `parts`)."""
     total = vat = excl = Decimal(0)
-    for row in rows:
-        for comp in COMPONENTS:
-            incl_c = amount(row, f"{comp}-vat-incl-amount", name=name)
-            vat_c = amount(row, f"{comp}-vat-amount", name=name)
-            excl_c = amount(row, f"{comp}-vat-excl-amount", name=name)
-            if incl_c - excl_c != vat_c:
-                raise InputError(
-                    f"{name}: line {row.line}, column {comp}-vat-amount",
-                    f"{comp}-vat-incl-amount {incl_c} - {comp}-vat-excl-amount {excl_c} "
-                    f"= {incl_c - excl_c}, but {comp}-vat-amount says {vat_c}",
-                )
+    for row_p in parts if parts is not None else (row_parts(r, name=name) for r in rows):
+        for incl_c, vat_c, excl_c in row_p.values():
             total += incl_c
             vat += vat_c
             excl += excl_c
