@@ -39,3 +39,20 @@ def test_sandbox_command_serves_until_stopped():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_config_toml_is_a_valid_plugin_section_and_dates_can_be_fresh():
+    import tomllib
+    from datetime import UTC, datetime, timedelta
+
+    from syncd_amazon.config import AmazonConfig
+    from syncd_amazon.fixtures import DEMO_VIDR
+
+    with AmazonEmulator([DEMO_VIDR], fresh_dates=True) as emu:
+        section = tomllib.loads(emu.config_toml(upload_interval="0.1s"))["plugins"]["amazon"]
+        config = AmazonConfig.model_validate(section)
+        newest = max(g.shipment_date() for g in emu.state.groups.values())
+    assert str(config.endpoint).startswith("http://127.0.0.1:")
+    assert config.upload_interval == timedelta(seconds=0.1)
+    assert len(config.marketplace_ids) == 4
+    assert abs(datetime.now(UTC) - timedelta(hours=2) - newest) < timedelta(minutes=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -18,22 +17,23 @@ from syncd_amazon.fixtures import DEMO_VIDR
               "default: the bundled synthetic demo VIDR.")
 @click.option("--speedup", type=float, default=1.0, show_default=True,
               help="Multiply every rate limit and divide the 3 s upload spacing by this.")
+@click.option("--fresh-dates/--original-dates", default=True, show_default=True,
+              help="Shift order and shipment dates so the newest shipment is 2 hours old.")
 @click.option("--client-id", default="sandbox-client-id", show_default=True)
 @click.option("--client-secret", default="sandbox-client-secret", show_default=True)
 @click.option("--refresh-token", default="Atzr|sandbox-refresh-token", show_default=True)
-def command(port: int, vidr_files: tuple[Path, ...], speedup: float, client_id: str,
-            client_secret: str, refresh_token: str) -> None:
+def command(port: int, vidr_files: tuple[Path, ...], speedup: float, fresh_dates: bool,
+            client_id: str, client_secret: str, refresh_token: str) -> None:
     """Serve an Amazon SP-API emulator (LWA, Reports, Feeds) on 127.0.0.1."""
     from syncd_amazon.sandbox.server import AmazonEmulator
 
     emulator = AmazonEmulator(vidr_files or [DEMO_VIDR], port=port, speedup=speedup,
                               client_id=client_id, client_secret=client_secret,
-                              refresh_token=refresh_token)
+                              refresh_token=refresh_token, fresh_dates=fresh_dates)
     emulator.bind()
     click.echo(f"Amazon sandbox on {emulator.url} ({len(emulator.state.groups)} shipment "
-               "groups). Point [plugins.amazon] at it:")
-    for key, value in emulator.config_values().items():
-        click.echo(f"  {key} = {json.dumps(value)}")
+               "groups). Point syncd at it with:")
+    click.echo(emulator.config_toml())
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:

@@ -123,7 +123,7 @@ class AmazonEmulator:
                  client_secret: str = "sandbox-client-secret",
                  refresh_token: str = "Atzr|sandbox-refresh-token",
                  specs_dir: Path | None = None, url_ttl: float = 300.0,
-                 check_pdf_text: bool = True) -> None:
+                 check_pdf_text: bool = True, fresh_dates: bool = False) -> None:
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.host, self.port = host, port
@@ -132,6 +132,8 @@ class AmazonEmulator:
                                                                   refresh_token)
         self.state = EmulatorState([Path(p) for p in vidr_files], speedup=speedup,
                                    upload_interval=3.0 / speedup, url_ttl=url_ttl)
+        if fresh_dates:  # newest shipment two hours ago: deadlines as in a live shop
+            self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
         self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
         self.check_pdf_text = check_pdf_text
         self.buckets = {op: _Bucket(rate * speedup, burst)
@@ -202,6 +204,13 @@ class AmazonEmulator:
         }
         values.update(overrides)
         return values
+
+    def config_toml(self, **overrides: Any) -> str:
+        """A `[plugins.amazon]` TOML section for this emulator (for syncd.toml in tests/demo)."""
+        lines = ["[plugins.amazon]"]
+        lines += [f"{key} = {json.dumps(value)}"
+                  for key, value in self.config_values(**overrides).items()]
+        return "\n".join(lines) + "\n"
 
     # helpers used by the handler -----------------------------------------------------------
     def file_url(self, file_id: str) -> str:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -238,6 +238,28 @@ class EmulatorState:
             return b""
         data = out.getvalue().encode(self.report_encoding, errors="replace")
         return b"\xef\xbb\xbf" + data if self.report_bom else data
+
+    def shift_dates(self, latest_shipment: datetime) -> timedelta:
+        """Move every order/shipment date so the newest shipment is at `latest_shipment`.
+
+        Keeps the bundled demo data "fresh": the 24-hour upload deadline is then meaningful.
+        """
+        with self.lock:
+            shipped = [d for g in self.groups.values() if (d := g.shipment_date())]
+            if not shipped:
+                return timedelta(0)
+            delta = latest_shipment - max(shipped)
+            for group in self.groups.values():
+                for row in group.rows:
+                    for column in ("order-date", "shipment-date"):
+                        text = row.get(column, "").strip()
+                        try:
+                            value = datetime.fromisoformat(text)
+                        except ValueError:
+                            continue
+                        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+                        row[column] = (value + delta).isoformat()
+            return delta
 
     def find_group(self, shipping_id: str, doc_type: str,
                    transaction_id: str | None) -> ShipmentGroup | None:
