@@ -125,12 +125,16 @@ def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, tar
     assert renderer.rendered[0].original_invoice_number == "INV-2026-000007"
 
 
-def test_credit_note_waits_for_its_invoice_number(emulator, source, target):
-    credit = doc(pending(source), "DEMO-S01/RETURN/R-S01", "CN-2026-000003")
+def test_credit_note_waits_for_its_invoice_then_names_it(emulator, source, target, renderer):
+    items = pending(source)
+    credit = doc(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000003")
     with pytest.raises(TransientError) as err:
         target.deliver(credit)
     assert err.value.code == "OriginalNotNumbered"
     assert not emulator.state.calls("createFeedDocument")
+    target.deliver(doc(items, "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000011"))
+    target.deliver(credit)  # no lookup service answer: the plugin's own upload record
+    assert renderer.rendered[-1].original_invoice_number == "INV-2026-000011"
 
 
 def test_corrected_invoice_sends_its_transaction_id(emulator, source, target):
@@ -229,6 +233,7 @@ def test_late_rejection_comes_back_as_verdict_then_resend(emulator, source, targ
     (verdict,) = [i for i in items if isinstance(i, Verdict)]
     assert verdict.source_key == invoice.source_key and not verdict.accepted
     assert verdict.message == "Rechnungsnummer unleserlich"
+    assert not [i for i in pending(source) if isinstance(i, Verdict)]  # reported once
     assert target.find_existing(invoice) is None  # the engine may resend after a reset
     target.deliver(invoice)
     assert emulator.state.duplicate_uploads == []

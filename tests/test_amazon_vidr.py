@@ -230,3 +230,16 @@ def test_bad_lines_keep_their_text():
     reader = VidrReader(io.BytesIO(tsv(row()) + b"a\tb\n"), name="x")
     bad = [i for i in reader if isinstance(i, BadLine)]
     assert bad[0].raw == "a\tb" and bad[0].line == 3
+
+
+def test_the_same_group_in_another_report_is_the_same_document():
+    first = row(shipping_id="S", order_item_id="1", sku="A", x_note="a")
+    second = row(shipping_id="S", order_item_id="2", sku="B", x_note="b",
+                 **c("item", "11.90", "0.19"))
+    other = row(shipping_id="O")
+    columns = [*COLUMNS, "x-note"]
+    one = docs(read_items(to_tsv([first, second], columns).encode()))
+    two = docs(read_items(to_tsv([other, second, other, first], columns).encode()))
+    key = f"{DE}/S/SHIPMENT/TX0001"
+    assert one[key].content_hash == two[key].content_hash
+    assert one[key].extra["x-note[1]"] == "a" and one[key].extra["x-note[2]"] == "b"

@@ -231,16 +231,17 @@ def _extra(rows: list[VidrRow], totals: AmazonTotals) -> dict[str, str]:
             continue
         if len(set(values)) == 1:
             extra[column] = values[0]
-        else:
-            for r, v in zip(rows, values, strict=True):
-                if v:
-                    extra[f"{column}@{r.line}"] = v
+        else:  # per row, by position in the (sorted) group: never by file line, which moves
+            for index, value in enumerate(values, start=1):
+                if value:
+                    extra[f"{column}[{index}]"] = value
     return extra
 
 
 def build(group: Group, name: str) -> Document:
     """The Document of one group; InputError / DocumentValidationError name what is wrong."""
-    rows = group.rows
+    # a stable order, so the same group in the next report is the same document (content hash)
+    rows = sorted(group.rows, key=lambda r: (r.get("order-id"), r.get("order-item-id"), r.line))
     ttype = group.transaction_type
     if ttype in INVOICE_TYPES:
         kind, sign = DocumentKind.INVOICE, Decimal(1)

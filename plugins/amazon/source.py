@@ -157,6 +157,7 @@ class AmazonSource(Source):
         counts = {"rows": 0, "documents": 0, "rejected": 0, "skipped": 0, "verdicts": 0}
         items: list[ReadItem] = []
         statuses: list[GroupStatus] = []
+        marks: list[tuple[str, int, str]] = []
         with path.open("rb") as fh:
             reader = VidrReader(fh, name=name, charset=charset_of(content_type))
             if reader.unknown_columns:
@@ -167,9 +168,11 @@ class AmazonSource(Source):
                     counts["rows"] += len(entry.rows)
                     statuses.append(status_of(entry, name))
                     for item in items_of(entry, name):
-                        if isinstance(item, Verdict) and not self._verdict_is_current(
-                                item, requested_at):
-                            continue
+                        if isinstance(item, Verdict) and not item.accepted:
+                            mark = self._new_rejection(item, requested_at)
+                            if mark is None:
+                                continue
+                            marks.append(mark)
                         items.append(item)
                         kind = type(item).__name__
                         key = {"Document": "documents", "Rejected": "rejected",
@@ -182,20 +185,29 @@ class AmazonSource(Source):
                     self.store.record_statuses(statuses, requested_at)
                     statuses = []
                     yield Batch(items, old_cursor)
-                    items = []
+                    self.store.mark_verdicts(marks)  # the engine took the batch
+                    items, marks = [], []
                     self.log.info("vidr progress", report_id=report_id, **counts)
             if reader.fallback_lines:
                 self.log.warning("vidr lines were not valid in the declared charset; read as "
                                  "cp1252", report_id=report_id, lines=reader.fallback_lines)
         self.store.record_statuses(statuses, requested_at)
         yield Batch(items, new_cursor)
+        self.store.mark_verdicts(marks)
         self.log.info("vidr read", report_id=report_id, **counts)
 
-    def _verdict_is_current(self, verdict: Verdict, requested_at: float) -> bool:
-        """A rejection shown next to a newer upload may be about the older one: hold it back."""
-        if verdict.accepted:
-            return True
+    def _new_rejection(self, verdict: Verdict, requested_at: float) -> tuple[str, int, str] | None:
+        """The rejection's mark when it is news for the engine, else None.
+
+        A rejected shipment stays in every pending VIDR with its reason until it is uploaded
+        again, so each rejection is handed over once per upload. A rejection shown next to a
+        newer upload may be about the older one and is held back until the VIDR has settled.
+        """
         upload = self.store.latest_upload(verdict.source_key)
-        if upload is None or upload.state not in (REQUESTED, CREATED, ACCEPTED):
-            return True
-        return upload.created_at + self.config.upload_settle.total_seconds() <= requested_at
+        if upload is not None and upload.state in (REQUESTED, CREATED, ACCEPTED) and (
+                upload.created_at + self.config.upload_settle.total_seconds() > requested_at):
+            return None
+        mark = (verdict.source_key, upload.id if upload else 0, verdict.message or "")
+        if self.store.verdict_sent(verdict.source_key) == mark[1:]:
+            return None
+        return mark

@@ -1,8 +1,10 @@
 """The plugin's own small SQLite file in its data dir: what Amazon last said and what we sent.
 
-Two tables, both only hints that make uploads safe to retry:
+Three tables, all only hints that make uploads safe to retry:
 - `statuses`: the latest VIDR invoice-status per group (and its shipment date, for the 24-hour
   SLA), written by the source each time it reads a report;
+- `verdicts`: the last rejection handed to the engine per group and upload, so a rejection
+  that stays in every pending VIDR until the next upload is reported once, not every run;
 - `uploads`: one row per upload attempt, written *before* createFeed (state `requested`) and
   updated with the feed id and outcome, so that `find_existing` can tell "never reached Amazon"
   from "reached Amazon, outcome pending".
@@ -49,6 +51,12 @@ CREATE TABLE IF NOT EXISTS uploads (
     updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uploads_key ON uploads (source_key, id);
+CREATE TABLE IF NOT EXISTS verdicts (
+    source_key TEXT PRIMARY KEY,
+    upload_id INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    sent_at REAL NOT NULL
+);
 """
 
 REQUESTED = "requested"  # createFeed was about to be called; its outcome is unknown
@@ -174,6 +182,34 @@ class PluginStore:
                 "LIMIT 1", (source_key,),
             ).fetchone()
         return Upload(*row) if row else None
+
+    def uploaded_number(self, source_key: str) -> str | None:
+        """The number of the latest upload of `source_key` that Amazon did not reject."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT number FROM uploads WHERE source_key=? AND state IN (?, ?) "
+                "ORDER BY id DESC LIMIT 1", (source_key, CREATED, ACCEPTED),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def verdict_sent(self, source_key: str) -> tuple[int, str] | None:
+        """(upload id, message) of the last rejection the source handed to the engine."""
+        with self._lock:
+            row = self._db.execute("SELECT upload_id, message FROM verdicts WHERE source_key=?",
+                                   (source_key,)).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def mark_verdicts(self, marks: Iterable[tuple[str, int, str]]) -> None:
+        rows = [(key, upload_id, message, time.time()) for key, upload_id, message in marks]
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO verdicts VALUES (?,?,?,?) ON CONFLICT(source_key) DO UPDATE SET "
+                "upload_id=excluded.upload_id, message=excluded.message, "
+                "sent_at=excluded.sent_at", rows)
+            self._db.execute("COMMIT")
 
     def uploads(self) -> list[Upload]:
         with self._lock:

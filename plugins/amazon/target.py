@@ -172,22 +172,26 @@ class AmazonTarget(Target):
             raise
 
     def _with_original_number(self, doc: Document) -> Document:
-        """A credit note names the invoice it corrects: VIDR column, else the engine's number.
+        """A credit note names the invoice it corrects (§31 (5) UStDV), found in this order:
 
-        Integration point: `context.services["lookup_number"](source, source_key) -> str|None`
-        returns the number the engine gave another document (here: the shipment's invoice).
+        1. the VIDR's original-vat-invoice-number (already on the document);
+        2. `context.services["lookup_number"](source, source_key) -> str | None`, the number
+           the engine gave the shipment's invoice (integration point for the engine);
+        3. the number this plugin uploaded for that invoice (its own upload records).
+        When the shipment is known but its invoice has no number yet, the delivery waits
+        (TransientError); when nothing is known, the renderer refuses the credit note.
         """
         if doc.kind is not DocumentKind.CREDIT_NOTE or doc.original_invoice_number:
             return doc
-        lookup = (self.context.services or {}).get("lookup_number")
         shipment = (self.store.shipment_of(doc.marketplace.id, doc.references.shipping_id or "")
                     if doc.marketplace else None)
-        if lookup is None or shipment is None:
-            self.log.warning("credit note without the number of its invoice",
-                             source_key=doc.source_key, lookup=lookup is not None,
-                             shipment_known=shipment is not None)
+        if shipment is None:
+            self.log.warning("credit note for a shipment no VIDR has shown yet",
+                             source_key=doc.source_key)
             return doc
-        number = lookup("amazon", shipment.source_key)
+        lookup = (self.context.services or {}).get("lookup_number")
+        number = lookup("amazon", shipment.source_key) if lookup else None
+        number = number or self.store.uploaded_number(shipment.source_key)
         if not number:
             raise TransientError(
                 f"credit note {doc.identity}: the invoice of shipment {shipment.shipping_id} "
