@@ -305,3 +305,13 @@ GOOD = {"metadata:ShippingId": "DEMO-S01", "metadata:InvoiceNumber": "INV-1",
 def test_emulator_checks_uploads(emulator, options, kwargs, code):
     errors = raw_upload(emulator, options, **kwargs)
     assert code in [e.code for e in errors]
+
+
+def test_throttled_createfeed_and_expired_token_still_upload_once(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S04/SHIPMENT/T-S04", "INV-2026-000012")
+    emulator.state.expire_tokens()
+    emulator.state.throttle_next["createFeed"] = 3
+    target.deliver(invoice)
+    assert [r.status for r in emulator.state.calls("createFeed")] == [429, 429, 429, 202]
+    assert len(emulator.state.feeds) == 1
+    assert [u.state for u in target.store.uploads()] == ["accepted"]
