@@ -158,3 +158,10 @@ def test_emulator_runs_without_models(tmp_path):
     assert not validator.enabled
     assert "not available" in validator.reason
     assert validator.request("createReport", {}) == []
+
+
+def test_a_fresh_token_refused_again_stops_with_advice(emulator, client):
+    emulator.state.token_lifetime = 0  # every token is expired on arrival
+    with pytest.raises(AmazonAuthError, match="freshly issued access token"):
+        client.create_report([DE])
+    assert [r.status for r in emulator.state.calls("createReport")] == [403, 403]

@@ -95,16 +95,19 @@ class SpApiClient:
             token = self.lwa.access_token()
             response = self._send(operation, method, path, token, json, params)
             if response.status_code in (401, 403):
-                if _token_shaped(response) and attempt == 1:
+                shaped = _token_shaped(response)
+                if shaped and attempt == 1:
                     log.info("access token refused; refreshing once", operation=operation,
                              request_id=response.headers.get("x-amzn-RequestId"))
                     self.lwa.invalidate(token)
                     continue
-                if response.status_code == 403:
-                    raise AmazonAuthError(ROLE_MESSAGE.format(operation=operation),
-                                          code="Unauthorized")
-                raise AmazonAuthError(f"{operation}: Amazon refused a fresh access token "
-                                      "(HTTP 401); re-authorize the app", code="Unauthorized")
+                if shaped:
+                    _code, text = _errors(response)
+                    raise AmazonAuthError(f"{operation}: Amazon refused a freshly issued access "
+                                          f"token (HTTP {response.status_code}: {text}); "
+                                          "re-authorize the app", code="Unauthorized")
+                raise AmazonAuthError(ROLE_MESSAGE.format(operation=operation),
+                                      code="Unauthorized")
             return self._result(operation, response)
         raise AssertionError("unreachable")  # pragma: no cover
 
