@@ -44,6 +44,7 @@ class Daemon:
         self.poll = poll
         self.clock = clock or (lambda: datetime.now(UTC))
         self.next_pull: dict[str, datetime] = {}
+        self.crashed = False
 
     @contextmanager
     def signals_stop(self) -> Iterator[None]:
@@ -71,7 +72,7 @@ class Daemon:
                 failed = failed or self.store.error_count(pipeline.name) > 0
         finally:
             self._shutdown()
-        return 1 if failed else 0
+        return 1 if failed or self.crashed else 0
 
     def run_forever(self) -> int:
         pipelines = self.engine.pipelines()
@@ -91,29 +92,54 @@ class Daemon:
                     if now >= self.next_pull[p.name]:
                         self.next_pull[p.name] = p.parsed_schedule.next_after(now)
                         self._cycle(p, pull=True)
-                    else:
-                        due = _aware(self.store.next_due(p.name))
-                        if due is not None and due <= now:
-                            self._cycle(p, pull=False)
+                    elif self._due(p, now):
+                        self._cycle(p, pull=False)
                 self.stop.wait(self._sleep_seconds(pipelines))
         finally:
             self._shutdown()
         return 0
 
+    def _due(self, pipeline: PipelineSettings, now: datetime) -> bool:
+        try:
+            due = _aware(self.store.next_due(pipeline.name))
+        except Exception as exc:
+            log().error("cannot read the queue", pipeline=pipeline.name, error=str(exc))
+            return False
+        return due is not None and due <= now
+
     def _sleep_seconds(self, pipelines: list[PipelineSettings]) -> float:
+        if self.crashed:  # do not spin on a failing pipeline: wait a full poll interval
+            self.crashed = False
+            return self.poll
         now = self.clock()
         wake = [self.next_pull[p.name] for p in pipelines]
-        for p in pipelines:
-            due = _aware(self.store.next_due(p.name))
-            if due is not None:
-                wake.append(due)
+        try:
+            for p in pipelines:
+                due = _aware(self.store.next_due(p.name))
+                if due is not None:
+                    wake.append(due)
+        except Exception as exc:  # database unreachable: try again after a poll interval
+            log().error("cannot read the schedule", error=str(exc))
+            return self.poll
         if not wake:
             return self.poll
         return max(0.05, min(self.poll, (min(wake) - now).total_seconds()))
 
-    def _cycle(self, pipeline: PipelineSettings, *, pull: bool) -> CycleSummary:
+    def _cycle(self, pipeline: PipelineSettings, *, pull: bool) -> CycleSummary | None:
+        """One pipeline run; a crash in it is logged and recorded, the others still run."""
         started = utcnow()
-        summary = self.engine.run_cycle(pipeline, pull=pull)
+        try:
+            summary = self.engine.run_cycle(pipeline, pull=pull)
+        except Exception as exc:
+            self.crashed = True
+            log().exception("cycle failed", pipeline=pipeline.name, error=str(exc))
+            try:
+                self.store.event("cycle-error", pipeline=pipeline.name,
+                                 actor=self.engine.owner, message=f"{type(exc).__name__}: {exc}")
+                self.store.release(self.engine.owner)
+            except Exception as store_exc:  # the database itself may be what failed
+                log().error("cannot record the failure", error=str(store_exc))
+            return None
         following = self.next_pull.get(pipeline.name)
         if following is None:
             following = pipeline.parsed_schedule.next_after(self.clock())

@@ -123,3 +123,16 @@ def test_daemon_resumes_the_planned_schedule_after_restart(daemon_engine):
     daemon_engine.stop.set()
     thread.join(10)
     assert daemon_engine.store.runs()["demo"].next_run_at == planned  # no extra pull
+
+
+def test_a_crashing_pipeline_is_recorded_and_fails_once(tmp_path, document_sink):
+    path = tmp_path / "syncd.toml"
+    path.write_text(render_config(plugin={"count": 2}))  # the sink target lacks its URL
+    proc = worker(path, "--once")
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert any(e["event"] == "cycle failed" for e in log_events(err))
+    store = Store.open(f"sqlite:///{tmp_path / 'syncd.db'}")
+    events = store.events()
+    store.close()
+    assert any(e["kind"] == "cycle-error" and "sink_url" in e["message"] for e in events)

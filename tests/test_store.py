@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -167,3 +168,27 @@ def test_operator_actions_and_lists(store, make_document):
     assert detail["deliveries"][0]["state"] == "waiting"
     with pytest.raises(Exception, match="no document with id 999"):
         store.reset([999], "bob")
+
+
+def test_manually_imported_rejected_document_stays_manual_after_valid_pull(store,
+                                                                          make_document):
+    store.ingest("p", "test", ["a"], [Rejected("k1", "bad")], None)
+    (row,) = store.list_documents(state="error")
+    store.mark_manual([row["id"]], "ops")
+    store.ingest("p", "test", ["a"], [make_document("k1")], None)
+    assert store.document_detail(row["id"])["state"] == "manual"
+    assert store.claim("p", "w", 10, timedelta(minutes=5), no_series) == []
+
+
+def test_every_superseded_revision_keeps_its_content(store, make_document):
+    from syncd.store.schema import revisions
+
+    store.ingest("p", "test", ["a"], [make_document("k1")], None)
+    store.ingest("p", "test", ["a"], [make_document("k1", net="11.00")], None)
+    store.ingest("p", "test", ["a"], [make_document("k1", net="12.00")], None)
+    with store.engine.connect() as conn:
+        bodies = conn.execute(sa.select(revisions.c.revision, revisions.c.body)
+                              .order_by(revisions.c.revision)).all()
+    nets = [json.loads(b)["totals"]["net"] if b else None for _r, b in bodies]
+    assert nets == ["10.00", "11.00", None]  # the current one is documents.body
+    assert store.document_detail(1)["document"]["totals"]["net"] == "12.00"

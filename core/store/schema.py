@@ -43,6 +43,7 @@ revisions = sa.Table(
     sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("content_hash", sa.String(64)),
+    # NULL for the current revision (its body is documents.body); filled when superseded
     sa.Column("body", sa.Text),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("document_id", "revision", name="uq_document_revisions_rev"),

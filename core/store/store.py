@@ -129,6 +129,10 @@ class Store:
         with self.engine.begin() as conn:
             yield conn
 
+    def _insert_many(self, conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
+        if rows:
+            conn.execute(table.insert(), rows)
+
     def _insert(self, table: sa.Table) -> Any:
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
@@ -250,12 +254,20 @@ class Store:
                  "created_at": now, "updated_at": now}
                 for d in fresh
             ]
-            ids = conn.execute(
-                documents.insert().returning(documents.c.id, sort_by_parameter_order=True), rows
-            ).scalars().all()
-            conn.execute(revisions.insert(), [
+            # plain executemany plus one lookup: INSERT .. RETURNING of hundreds of rows is
+            # slower on psycopg (the multi-row statement text is re-parsed every time)
+            self._insert_many(conn, documents, rows)
+            keys = [r["source_key"] for r in rows]
+            ids_by_key: dict[str, int] = {}
+            for i in range(0, len(keys), CHUNK):
+                ids_by_key.update((key, doc_id) for key, doc_id in conn.execute(
+                    sa.select(documents.c.source_key, documents.c.id)
+                    .where(documents.c.source == source,
+                           documents.c.source_key.in_(keys[i:i + CHUNK]))))
+            ids = [ids_by_key[key] for key in keys]
+            self._insert_many(conn, revisions, [
                 {"document_id": i, "revision": 1, "content_hash": r["content_hash"],
-                 "body": r["body"], "created_at": now} for i, r in zip(ids, rows, strict=True)
+                 "body": None, "created_at": now} for i, r in zip(ids, rows, strict=True)
             ])
             self._add_deliveries(conn, pipeline, targets, ids, now)
             stats.new += len(fresh)
@@ -272,12 +284,12 @@ class Store:
 
     def _add_deliveries(
         self, conn: sa.Connection, pipeline: str, targets: Sequence[str], ids: Sequence[int],
-        now: datetime,
+        now: datetime, state: str = "waiting",
     ) -> None:
         if not ids or not targets:
             return
-        conn.execute(deliveries.insert(), [
-            {"document_id": i, "pipeline": pipeline, "target": t, "state": "waiting",
+        self._insert_many(conn, deliveries, [
+            {"document_id": i, "pipeline": pipeline, "target": t, "state": state,
              "attempts": 0, "next_attempt_at": now, "in_doubt": False, "resend": False,
              "created_at": now, "updated_at": now}
             for i in ids for t in targets
@@ -291,11 +303,16 @@ class Store:
         that may already be on the remote; the others start over with the new content."""
         revision = row.revision + 1
         body = doc.model_dump_json()
+        # the current revision's body lives in documents.body; keep a copy before replacing it
+        conn.execute(revisions.update().where(
+            revisions.c.document_id == row.id, revisions.c.revision == row.revision,
+            revisions.c.body.is_(None)).values(
+            body=sa.select(documents.c.body).where(documents.c.id == row.id).scalar_subquery()))
         conn.execute(documents.update().where(documents.c.id == row.id).values(
             status="ok", error=None, revision=revision, content_hash=doc.content_hash,
             body=body, kind=doc.kind.value, updated_at=now))
         conn.execute(revisions.insert().values(
-            document_id=row.id, revision=revision, content_hash=doc.content_hash, body=body,
+            document_id=row.id, revision=revision, content_hash=doc.content_hash, body=None,
             created_at=now))
         present = {
             r.target: r for r in conn.execute(
@@ -308,8 +325,9 @@ class Store:
             conn.execute(deliveries.update().where(deliveries.c.id.in_(restart)).values(
                 state="waiting", attempts=0, next_attempt_at=now, error_class=None,
                 error_code=None, error_message=None, updated_at=now))
+        # an operator who imported a rejected document by hand keeps it manual
         self._add_deliveries(conn, pipeline, [t for t in targets if t not in present],
-                             [row.id], now)
+                             [row.id], now, "manual" if row.status == "manual" else "waiting")
         message = f"revision {revision} stored"
         if kept:
             message += (f"; already delivered to {', '.join(sorted(kept))}: not sent again "
@@ -435,38 +453,39 @@ class Store:
         now = utcnow()
         today = today or date.today()
         with self.tx() as conn:
-            due = sa.or_(
-                sa.and_(deliveries.c.state == "waiting", deliveries.c.next_attempt_at <= now),
-                sa.and_(deliveries.c.state == "processing", deliveries.c.lease_expires_at < now),
-            )
-            query = (sa.select(deliveries.c.id, deliveries.c.state, deliveries.c.document_id,
-                               deliveries.c.target, deliveries.c.attempts, deliveries.c.in_doubt,
-                               deliveries.c.resend, deliveries.c.number,
-                               deliveries.c.issue_date)
-                     .where(deliveries.c.pipeline == pipeline, due)
-                     .order_by(deliveries.c.id).limit(limit)
-                     .with_for_update(skip_locked=True))
+            d = deliveries
+            columns = (d.c.id, d.c.state, d.c.document_id, d.c.target, d.c.attempts,
+                       d.c.in_doubt, d.c.resend, d.c.number, d.c.issue_date)
+            scope = [d.c.pipeline == pipeline]
             if only_ids is not None:
-                query = query.where(deliveries.c.id.in_(list(only_ids)))
+                scope.append(d.c.id.in_(list(only_ids)))
             if targets is not None:
-                query = query.where(deliveries.c.target.in_(list(targets)))
-            rows = conn.execute(query).all()
+                scope.append(d.c.target.in_(list(targets)))
+            # two index range scans on (pipeline, state, time): dead workers' leases first
+            rows = conn.execute(
+                sa.select(*columns).where(*scope, d.c.state == "processing",
+                                          d.c.lease_expires_at < now)
+                .order_by(d.c.lease_expires_at).limit(limit)
+                .with_for_update(skip_locked=True)).all()
+            if len(rows) < limit:
+                rows += conn.execute(
+                    sa.select(*columns).where(*scope, d.c.state == "waiting",
+                                              d.c.next_attempt_at <= now)
+                    .order_by(d.c.next_attempt_at).limit(limit - len(rows))
+                    .with_for_update(skip_locked=True)).all()
             if not rows:
                 return []
-            bodies = dict(conn.execute(
-                sa.select(documents.c.id, documents.c.body)
-                .where(documents.c.id.in_({r.document_id for r in rows}))).all())
-            revs = dict(conn.execute(
-                sa.select(documents.c.id, documents.c.revision)
-                .where(documents.c.id.in_({r.document_id for r in rows}))).all())
+            rows.sort(key=lambda r: r.id)
+            found = {r.id: r for r in conn.execute(
+                sa.select(documents.c.id, documents.c.body, documents.c.revision)
+                .where(documents.c.id.in_({r.document_id for r in rows})))}
             claimed: list[Claimed] = []
             numbering: dict[tuple[str, int, str], list[tuple[Claimed, date]]] = {}
-            updates = []
             for r in rows:
-                doc = Document.model_validate_json(bodies[r.document_id])
+                doc = Document.model_validate_json(found[r.document_id].body)
                 in_doubt = bool(r.in_doubt) or r.state == "processing"
                 c = Claimed(delivery_id=r.id, document_id=r.document_id, pipeline=pipeline,
-                            target=r.target, document=doc, revision=revs[r.document_id],
+                            target=r.target, document=doc, revision=found[r.document_id].revision,
                             attempts=r.attempts, in_doubt=in_doubt, resend=bool(r.resend),
                             number=r.number)
                 if r.number is not None:
@@ -479,7 +498,6 @@ class Store:
                         numbering.setdefault((series.name, year, series.format), []).append(
                             (c, issued))
                 claimed.append(c)
-                updates.append({"b_id": r.id, "b_doubt": in_doubt})
             assigned: dict[int, tuple[str, str, date]] = {}
             for (name, year, fmt), group in sorted(numbering.items(), key=lambda kv: kv[0][:2]):
                 first = self._allocate(conn, name, year, fmt, len(group), now)
@@ -489,19 +507,19 @@ class Store:
                     c.number = number
                     c.document = c.document.with_number(number, issue_date=issued)
                     assigned[c.delivery_id] = (number, name, issued)
-            expires = now + lease
             conn.execute(
-                deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
-                    state="processing", lease_owner=owner, lease_expires_at=expires,
-                    in_doubt=sa.bindparam("b_doubt"), updated_at=now),
-                updates)
+                d.update().where(d.c.id.in_([r.id for r in rows])).values(
+                    # SET sees the old row: a delivery taken from a dead worker is in doubt
+                    in_doubt=sa.or_(d.c.in_doubt, d.c.state == "processing"),
+                    state="processing", lease_owner=owner, lease_expires_at=now + lease,
+                    updated_at=now))
             if assigned:
                 conn.execute(
-                    deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
+                    d.update().where(d.c.id == sa.bindparam("b_id")).values(
                         number=sa.bindparam("b_number"), number_series=sa.bindparam("b_series"),
                         issue_date=sa.bindparam("b_issued")),
-                    [{"b_id": k, "b_number": n, "b_series": s, "b_issued": d}
-                     for k, (n, s, d) in assigned.items()])
+                    [{"b_id": k, "b_number": n, "b_series": s, "b_issued": i}
+                     for k, (n, s, i) in assigned.items()])
             return claimed
 
     def _allocate(
@@ -557,14 +575,14 @@ class Store:
                     done_at=sa.bindparam("b_done"), lease_owner=None, lease_expires_at=None,
                     updated_at=now),
                 [self._outcome_params(o, now) for o in outcomes])
-            conn.execute(attempts.insert(), [
+            self._insert_many(conn, attempts, [
                 {"delivery_id": o.claimed.delivery_id, "attempt": o.claimed.attempts + 1,
                  "worker": owner, "action": o.action, "outcome": o.result,
                  "error_class": o.error_class, "error_code": o.error_code,
                  "error_message": o.error_message, "remote_ref": o.remote_ref,
                  "started_at": o.started_at, "finished_at": o.finished_at}
                 for o in outcomes])
-            conn.execute(events.insert(), [
+            self._insert_many(conn, events, [
                 {"at": o.finished_at, "pipeline": o.claimed.pipeline, "kind": _event_kind(o),
                  "document_id": o.claimed.document_id, "delivery_id": o.claimed.delivery_id,
                  "source_key": o.claimed.document.source_key, "actor": owner,
