@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 from datetime import timedelta
 from decimal import Decimal
@@ -279,10 +278,8 @@ def raw_upload(emulator, options: dict[str, str], *, data: bytes = b"%PDF-1.7 fa
     while (feed := api.get_feed(feed_id))["processingStatus"] != "DONE":
         pass
     result = api.get_feed_document(feed["resultFeedDocumentId"])
-    path = io.BytesIO()
-    text = api.http.get(result["url"]).content
-    path.write(text)
-    return processing_report.parse(processing_report.decode(text)).errors
+    data = api.http.get(result["url"]).content
+    return processing_report.parse(processing_report.decode(data)).errors
 
 
 GOOD = {"metadata:ShippingId": "DEMO-S01", "metadata:InvoiceNumber": "INV-1",
@@ -315,3 +312,13 @@ def test_throttled_createfeed_and_expired_token_still_upload_once(emulator, sour
     assert [r.status for r in emulator.state.calls("createFeed")] == [429, 429, 429, 202]
     assert len(emulator.state.feeds) == 1
     assert [u.state for u in target.store.uploads()] == ["accepted"]
+
+
+def test_emulator_checks_the_number_is_printed_on_the_pdf(emulator):
+    pytest.importorskip("pypdf", reason="the emulator reads PDF text with pypdf (test extra)")
+    from weasyprint import HTML
+
+    pdf = HTML(string="<h1>Invoice INV-2</h1>").write_pdf()
+    errors = raw_upload(emulator, {**GOOD, "metadata:InvoiceNumber": "INV-1"}, data=pdf)
+    assert [e.code for e in errors] == ["InvoiceNumberNotOnPdf"]
+    assert raw_upload(emulator, {**GOOD, "metadata:InvoiceNumber": "INV-2"}, data=pdf) == []
