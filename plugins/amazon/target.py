@@ -315,7 +315,7 @@ class AmazonTarget(Target):
             upload = self.store.latest_upload(st.source_key)
             if upload is not None and upload.state in (ACCEPTED, CREATED):
                 continue
-            deadline = st.shipment_date + DEADLINE
+            deadline = (st.shipment_date + DEADLINE).astimezone(UTC)
             left = deadline - now
             if left > self.config.sla_warning:
                 continue
