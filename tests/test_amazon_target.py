@@ -322,3 +322,20 @@ def test_emulator_checks_the_number_is_printed_on_the_pdf(emulator):
     errors = raw_upload(emulator, {**GOOD, "metadata:InvoiceNumber": "INV-1"}, data=pdf)
     assert [e.code for e in errors] == ["InvoiceNumberNotOnPdf"]
     assert raw_upload(emulator, {**GOOD, "metadata:InvoiceNumber": "INV-2"}, data=pdf) == []
+
+
+def test_pacing_holds_across_threads_and_instances(emulator, source, tmp_path, renderer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    invoices = [i for i in pending(source) if isinstance(i, Document)
+                and i.kind is DocumentKind.INVOICE][:4]
+    config = emulator_config(emulator, upload_interval=f"{INTERVAL}s")
+    targets = [AmazonTarget(config, context(tmp_path, renderer)) for _ in range(2)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: targets[n % 2].deliver(
+            invoices[n].with_number(f"INV-2026-{200 + n:06d}")), range(4)))
+    times = sorted(emulator.state.createfeed_times)
+    assert len(times) == 4
+    assert min(b - a for a, b in itertools.pairwise(times)) >= INTERVAL
+    for target in targets:
+        target.close()
