@@ -165,3 +165,11 @@ def test_a_fresh_token_refused_again_stops_with_advice(emulator, client):
     with pytest.raises(AmazonAuthError, match="freshly issued access token"):
         client.create_report([DE])
     assert [r.status for r in emulator.state.calls("createReport")] == [403, 403]
+
+
+def test_check_proves_credentials_and_role(emulator, client):
+    client.verify_access()
+    assert [r.status for r in emulator.state.calls("getReport")] == [404]
+    emulator.state.roles.clear()
+    with pytest.raises(AmazonAuthError, match="Tax Invoicing"):
+        client.verify_access()

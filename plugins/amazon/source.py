@@ -61,8 +61,8 @@ class AmazonSource(Source):
         self.batch_size = int(getattr(engine, "batch_size", DEFAULT_BATCH) or DEFAULT_BATCH)
 
     def check(self) -> None:
-        """Fetching an access token proves client id, secret and refresh token."""
-        self.client.lwa.access_token()
+        """Credentials (LWA) and the Tax Invoicing role, with one cheap getReport."""
+        self.client.verify_access()
 
     def discover(self) -> Catalog:
         return Catalog(kinds=frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE}),

@@ -173,6 +173,18 @@ class SpApiClient:
                  elapsed_ms=round((time.monotonic() - started) * 1000, 1))
         return response
 
+    def verify_access(self) -> None:
+        """Token and role check for `syncd check`: a getReport of a report that does not exist.
+
+        Amazon answers 404 (or 400) when the credentials and the Tax Invoicing role are fine,
+        403 when the role is missing; LWA errors surface from the token request.
+        """
+        try:
+            self.get_report("0")
+        except SpApiError as exc:
+            if exc.status not in (400, 404):
+                raise
+
     # Reports -------------------------------------------------------------------------------
     def create_report(self, marketplace_ids: list[str], *, options: dict[str, str] | None = None,
                       start: str | None = None, end: str | None = None) -> str:

@@ -115,7 +115,8 @@ class AmazonTarget(Target):
         self.store.close()
 
     def check(self) -> None:
-        self.client.lwa.access_token()
+        """Credentials (LWA) and the Tax Invoicing role, with one cheap getReport."""
+        self.client.verify_access()
 
     def number_series(self, document: Document) -> NumberSeries | None:
         if document.kind is DocumentKind.INVOICE:
