@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import resource
 import statistics
 import sys
+import threading
 import time
+from pathlib import Path
 
 import pikepdf
 from weasyprint import HTML
@@ -28,11 +31,47 @@ from syncd.render.pdf import PdfRenderer, available_cores
 from syncd.render.samples import reference_invoice
 
 
-def peak_rss_mb() -> tuple[float, float]:
-    """Peak resident set size of this process and of its largest child, in MiB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return own, children
+def tree_rss_mb(root: int) -> float:
+    """Current RSS of `root` and all its descendants (pool workers), in MiB, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(entry.name)] = int(stat[1])
+            rss[int(entry.name)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total / 2**20
+
+
+class PeakSampler:
+    """Samples the RSS of this process tree every 100 ms while a run is going."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, tree_rss_mb(os.getpid()))
+
+    def __enter__(self) -> PeakSampler:
+        self.peak = tree_rss_mb(os.getpid())
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def naive(docs) -> list[bytes]:
@@ -54,15 +93,17 @@ def check(outputs: list[bytes], count: int, einvoice: bool) -> None:
 
 
 def run(label: str, fn, docs, einvoice: bool = False) -> dict:
-    start = time.perf_counter()
-    outputs = fn(docs)
-    elapsed = time.perf_counter() - start
+    with PeakSampler() as sampler:
+        start = time.perf_counter()
+        outputs = fn(docs)
+        elapsed = time.perf_counter() - start
     check(outputs, len(docs), einvoice)
     rate = len(docs) / elapsed
     size = statistics.mean(len(o) for o in outputs) / 1024
-    own, children = peak_rss_mb()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{label:<12} {len(docs):>6} docs {elapsed:8.2f} s {rate:8.1f} docs/s "
-          f"avg {size:6.1f} KiB  peak RSS self {own:6.0f} MiB children {children:6.0f} MiB",
+          f"avg {size:5.1f} KiB  peak RSS: process tree {sampler.peak:5.0f} MiB, "
+          f"main process (lifetime) {own:5.0f} MiB  load {os.getloadavg()[0]:.1f}",
           flush=True)
     return {"rate": rate, "size": size}
 

@@ -94,6 +94,8 @@ class PdfRenderer(Renderer):
         size = math.ceil(len(docs) / chunks)
         parts = [docs[i:i + size] for i in range(0, len(docs), size)]
         context = multiprocessing.get_context("forkserver")
+        # the fork server imports WeasyPrint once; each worker then forks ready to render
+        context.set_forkserver_preload(["syncd.render.pdf"])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results = pool.map(
                 _render_chunk,
