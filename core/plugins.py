@@ -56,6 +56,21 @@ class PluginHost:
             self._registry = collect(self.pm)
         return self._registry
 
+    def activate(self, enabled: Collection[str]) -> PluginHost:
+        """Deactivate plugins that have a config section but are not enabled in it.
+
+        Plugins without a config model (renderers, for instance) have nothing to enable and
+        stay active; connector plugins take part only when `[plugins.<name>] enabled = true`.
+        """
+        configured = {self.registry.origin[("config", name)] for name in
+                      self.registry.config_models}
+        for name in configured - set(enabled):
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+                self.plugins.pop(name, None)
+        self._registry = None
+        return self
+
 
 def _distribution_of(ep: EntryPoint) -> tuple[str, str]:
     dist = getattr(ep, "dist", None)

@@ -4,6 +4,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from syncd import hookimpl
 from syncd import plugins as plugin_module
 from syncd.errors import PluginLoadError
 from syncd.plugins import load_plugins
@@ -58,3 +59,25 @@ def test_core_never_names_a_plugin():
     offenders = [p for p in (REPO / "core").rglob("*.py")
                  if "syncd_amazon" in p.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+class RendererOnly:
+    """A plugin with nothing to configure."""
+
+    @hookimpl
+    def register_renderers(self, register):
+        class R:
+            name = "r"
+
+        register(R)
+
+
+def test_activate_keeps_unconfigurable_plugins_and_enabled_connectors():
+    host = load_plugins(only=[], extra=[("fake", FakePlugin()), ("r", RendererOnly())])
+    host.activate(enabled=[])
+    assert set(host.plugins) == {"r"}
+    assert host.registry.sources == {} and "r" in host.registry.renderers
+
+    host = load_plugins(only=[], extra=[("fake", FakePlugin()), ("r", RendererOnly())])
+    host.activate(enabled=["fake"])
+    assert set(host.registry.sources) == {"fake-source"}
