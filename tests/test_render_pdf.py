@@ -210,7 +210,7 @@ def test_template_override_logo_and_footer(tmp_path: Path):
     (tmp_path / "invoice.css").write_text(
         "@page { size: A4; margin: 20mm; @bottom-left { content: string(f3); } }\n"
         ".document { break-before: page; } .document:first-child { break-before: auto; }\n"
-        ".fd { height: 0; overflow: hidden; } .f3 { string-set: f3 content(text); }\n"
+        ".document { string-set: f3 attr(data-f3); }\n"
     )
     logo = tmp_path / "logo.png"
     Image.new("RGB", (80, 40), (18, 52, 86)).save(logo)
@@ -289,3 +289,31 @@ def test_names_outside_the_compact_font_fall_back_to_a_system_font():
     })
     text = pdf_text(PdfRenderer(RenderOptions(), workers=1).render(doc))
     assert "Γιώργος Παπαδόπουλος" in text and "ул. Тверская 7" in text
+
+
+def _boxes(box):
+    yield box
+    for child in getattr(box, "children", None) or []:
+        yield from _boxes(child)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_label_and_value_columns_fit_their_width(lang):
+    """Label/value columns are unwrapped text blocks: a too-long label would overprint."""
+    from weasyprint import HTML
+
+    renderer = PdfRenderer(RenderOptions(), workers=1)
+    html = renderer.html([sample_invoice(lang), sample_credit_note(lang)])
+    layout = HTML(string=html).render()
+    checked = 0
+    for page in layout.pages:
+        for box in _boxes(page._page_box):
+            element = getattr(box, "element", None)
+            classes = (element.get("class") or "").split() if element is not None else []
+            if box.element_tag == "div" and {"meta-k", "meta-v", "tk", "tv"} & set(classes) \
+                    and type(box).__name__ != "LineBox" and box.children:
+                for line in box.children:
+                    text = line.children[0]
+                    assert text.width <= box.width + 0.5, (classes, text.text)
+                    checked += 1
+    assert checked > 20
