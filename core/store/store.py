@@ -114,6 +114,8 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._fresh_rows = 0
+        self._analyzed_rows = 0
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -166,13 +168,38 @@ class Store:
                 other.append(item)
         for attempt in range(3):
             try:
-                return self._ingest(pipeline, source, targets, docs, rejected, other, cursor,
-                                    store_cursor, reload_id, reload_done_until, actor)
+                stats = self._ingest(pipeline, source, targets, docs, rejected, other, cursor,
+                                     store_cursor, reload_id, reload_done_until, actor)
             except sa.exc.IntegrityError:
                 # another process inserted one of these identities first; the retry sees it
                 if attempt == 2:
                     raise
+                continue
+            self._keep_statistics_fresh(stats.new)
+            return stats
         raise AssertionError("unreachable")
+
+    def _keep_statistics_fresh(self, inserted: int) -> None:
+        """ANALYZE after big pulls on PostgreSQL.
+
+        Autovacuum runs at most once a minute; until then the planner believes the tables are
+        as small as when it last looked and scans every row of a source for each batch.
+        """
+        if self.dialect != "postgresql" or not inserted:
+            return
+        self._fresh_rows += inserted
+        if self._fresh_rows < max(2000, self._analyzed_rows // 5):
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE documents")
+                conn.exec_driver_sql("ANALYZE deliveries")
+                conn.commit()
+        except sa.exc.DBAPIError:  # e.g. not the tables' owner: autovacuum will do it
+            self._analyzed_rows = 1 << 62
+            return
+        self._analyzed_rows += self._fresh_rows
+        self._fresh_rows = 0
 
     def _ingest(
         self,
@@ -571,7 +598,8 @@ class Store:
                     error_class=sa.bindparam("b_eclass"), error_code=sa.bindparam("b_ecode"),
                     error_message=sa.bindparam("b_emsg"), remote_ref=sa.bindparam("b_ref"),
                     remote_detail=sa.bindparam("b_detail", type_=sa.JSON),
-                    delivered_revision=sa.bindparam("b_rev"),
+                    delivered_revision=sa.func.coalesce(sa.bindparam("b_rev", type_=sa.Integer),
+                                                        deliveries.c.delivered_revision),
                     done_at=sa.bindparam("b_done"), lease_owner=None, lease_expires_at=None,
                     updated_at=now),
                 [self._outcome_params(o, now) for o in outcomes])
@@ -605,7 +633,8 @@ class Store:
             "b_emsg": None if done else o.error_message,
             "b_ref": o.remote_ref,
             "b_detail": o.remote_detail,
-            "b_rev": current.revision if done else None,
+            # a refused resend sent nothing: the delivered revision stays what it was
+            "b_rev": current.revision if done and o.result != "refused" else None,
             "b_done": o.finished_at if done else None,
         }
 
