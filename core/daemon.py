@@ -136,7 +136,7 @@ class Daemon:
             try:
                 self.store.event("cycle-error", pipeline=pipeline.name,
                                  actor=self.engine.owner, message=f"{type(exc).__name__}: {exc}")
-                self.store.release(self.engine.owner)
+                self.store.release(self.engine.owner, in_doubt=True)
             except Exception as store_exc:  # the database itself may be what failed
                 log().error("cannot record the failure", error=str(store_exc))
             return None
@@ -150,7 +150,7 @@ class Daemon:
         return summary
 
     def _shutdown(self) -> None:
-        released = self.store.release(self.engine.owner)
+        released = self.store.release(self.engine.owner, in_doubt=True)
         if released:
             log().info("leases released", count=released)
         self.engine.close()

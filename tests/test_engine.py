@@ -257,3 +257,37 @@ def test_connector_construction_passes_renderer_and_context(make_syncd_config, d
     options = target.context.renderer.options
     assert (options.language, options.einvoice) == ("en", "zugferd")
     target.close()
+
+
+def test_a_crash_mid_batch_keeps_finished_outcomes_and_the_in_flight_lease(
+        make_syncd_config, syncd_plugin, monkeypatch):
+    from syncd.connectors import RemoteRef
+    from syncd.testing.plugin import NoopTarget
+
+    calls = []
+
+    def deliver(self, document):
+        calls.append(document.identity)
+        if len(calls) == 3:
+            raise RuntimeError("connector bug")
+        return RemoteRef(f"ref-{len(calls)}")
+
+    def classify(self, error):
+        raise AssertionError("classify has a bug too")
+
+    monkeypatch.setattr(NoopTarget, "deliver", deliver)
+    monkeypatch.setattr(NoopTarget, "classify", classify)
+    config = make_syncd_config(plugin={"count": 6}, pipelines=[
+        {"name": "demo", "source": "synthetic", "targets": ["noop"]}])
+    store = Store.open(config.database_url)
+    engine = Engine(config, store, extra_plugins=[syncd_plugin], flush_every=100)
+    pipeline = config.settings.pipelines[0]
+    engine.pull(pipeline)
+    with pytest.raises(AssertionError, match="classify has a bug"):
+        engine.deliver(pipeline)
+    assert store.counts() == {"demo": {"done": 2, "processing": 1, "waiting": 3}}
+    assert store.release(engine.owner, in_doubt=True) == 1  # what the daemon does next
+    (doubtful,) = [d for r in store.list_documents(state="waiting")
+                   for d in store.document_detail(r["id"])["deliveries"] if d["in_doubt"]]
+    assert doubtful["document_id"] == 3
+    store.close()

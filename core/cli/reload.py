@@ -87,7 +87,7 @@ def reload_command(obj: Any, pipeline: str, start: Any, end: Any, actor: str) ->
                 stats, complete = engine.reload(settings, first, last, actor, progress)
         finally:
             progress.close()
-            store.release(engine.owner)
+            store.release(engine.owner, in_doubt=True)
             engine.close()
     click.echo(f"reload {pipeline} {first} .. {last}: {stats.new} new, {stats.revised} "
                f"revised, {stats.unchanged} already known, {stats.rejected} rejected"

@@ -25,7 +25,7 @@ from syncd.errors import SyncdError
 from syncd.log import get_logger
 from syncd.model import Document
 from syncd.plugins import PluginHost
-from syncd.store import IngestStats, Outcome, Store
+from syncd.store import Claimed, IngestStats, Outcome, Store
 
 
 def log() -> Any:
@@ -169,39 +169,54 @@ class Engine:
                                        targets=pipeline.targets, today=today)
             if not claimed:
                 break
-            pending: list[Outcome] = []
-            flushed = time.monotonic()
-            for index, current in enumerate(claimed):
+            self._deliver_claimed(pipeline, claimed, stats,
+                                  outcomes if only_ids is not None else None)
+            if only_ids is not None:
+                break
+        return stats, outcomes
+
+    def _deliver_claimed(self, pipeline: PipelineSettings, claimed: list[Claimed],
+                         stats: DeliveryStats, keep: list[Outcome] | None) -> None:
+        """Attempt each claimed delivery; outcomes are committed in groups.
+
+        Whatever happens, finished outcomes are written and untouched claims handed back;
+        a delivery whose attempt blew up stays leased, so it is looked up after expiry.
+        """
+        lease = self.settings.lease
+        pending: list[Outcome] = []
+        flushed = renewed = time.monotonic()
+        started = 0  # claimed[:started] were attempted (the last one may be in flight)
+        try:
+            for current in claimed:
                 if self.stop.is_set():
-                    self.store.finish(self.owner, pending)
-                    pending = []
-                    released = self.store.release(
-                        self.owner, [c.delivery_id for c in claimed[index:]])
-                    log().info("stopping: leases released", pipeline=pipeline.name,
-                             released=released)
                     break
+                started += 1
                 outcome = delivery.attempt(self.target(pipeline, current.target), current,
                                            self.settings)
                 stats.count(outcome)
                 pending.append(outcome)
-                if only_ids is not None:
-                    outcomes.append(outcome)
+                if keep is not None:
+                    keep.append(outcome)
                 if outcome.state == "error":
                     log().warning("delivery failed", pipeline=pipeline.name,
-                                target=current.target, document=current.document.identity,
-                                error=outcome.error_message)
+                                  target=current.target, document=current.document.identity,
+                                  error=outcome.error_message)
                 now = time.monotonic()
                 if len(pending) >= self.flush_every or now - flushed > 1.0:
                     self.store.finish(self.owner, pending)
                     pending = []
-                    if now - flushed > lease.total_seconds() / 4:
-                        self.store.renew(self.owner,
-                                         [c.delivery_id for c in claimed[index + 1:]], lease)
                     flushed = now
+                if now - renewed > lease.total_seconds() / 4:
+                    self.store.renew(self.owner, [c.delivery_id for c in claimed[started:]],
+                                     lease)
+                    renewed = now
+        finally:
             self.store.finish(self.owner, pending)
-            if only_ids is not None:
-                break
-        return stats, outcomes
+            untouched = [c.delivery_id for c in claimed[started:]]
+            if untouched:
+                released = self.store.release(self.owner, untouched)
+                log().info("leases handed back", pipeline=pipeline.name, released=released,
+                           stopping=self.stop.is_set())
 
     def run_cycle(self, pipeline: PipelineSettings, *, pull: bool = True) -> CycleSummary:
         """Pull (when due) and deliver; logs one summary line."""

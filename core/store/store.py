@@ -571,16 +571,22 @@ class Store:
                 deliveries.c.id.in_(list(ids)), deliveries.c.lease_owner == owner,
                 deliveries.c.state == "processing").values(lease_expires_at=utcnow() + lease))
 
-    def release(self, owner: str, ids: Sequence[int] | None = None) -> int:
-        """Hand unsent claimed deliveries back (shutdown): waiting again, no attempt counted."""
+    def release(self, owner: str, ids: Sequence[int] | None = None, *,
+                in_doubt: bool = False) -> int:
+        """Hand claimed deliveries back: waiting again, no attempt counted.
+
+        `in_doubt=True` when they may have been attempted (cleanup after a failure): the next
+        attempt then looks them up first.
+        """
         now = utcnow()
+        extra = {"in_doubt": True} if in_doubt else {}
         with self.tx() as conn:
             stmt = deliveries.update().where(deliveries.c.lease_owner == owner,
                                              deliveries.c.state == "processing")
             if ids is not None:
                 stmt = stmt.where(deliveries.c.id.in_(list(ids)))
             result = conn.execute(stmt.values(state="waiting", lease_owner=None,
-                                              lease_expires_at=None, updated_at=now))
+                                              lease_expires_at=None, updated_at=now, **extra))
             return result.rowcount or 0
 
     def finish(self, owner: str, outcomes: Sequence[Outcome]) -> None:
