@@ -176,11 +176,14 @@ class SinkTarget(_Numbered):
 
 
 class NoopTarget(_Numbered):
-    """Accepts everything instantly (benchmarks); remembers what it got in this process."""
+    """Accepts everything instantly (benchmarks); remembers what this instance got."""
 
     name: ClassVar[str] = "noop"
     config_model = TestingConfig
-    delivered: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, config: PluginConfig, context: Any) -> None:
+        super().__init__(config, context)
+        self.delivered: dict[str, str] = {}
 
     def deliver(self, document: Document) -> RemoteRef:
         ref = f"noop-{document.identity}"
