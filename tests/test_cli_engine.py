@@ -116,3 +116,16 @@ def test_rich_progress_counts_windows_and_documents():
     progress.close()
     windows, docs = progress.progress.tasks
     assert (windows.completed, windows.total, docs.completed) == (2, 4, 7)
+
+
+def test_status_shows_target_warnings_and_list_filters_by_pipeline(invoke, monkeypatch):
+    from syncd.testing.plugin import SinkTarget
+
+    monkeypatch.setattr(SinkTarget, "status_warnings",
+                        lambda self: ["3 invoices must be uploaded within 2h"])
+    invoke("run", "--once")
+    status = json.loads(invoke("status", "--json").output)
+    assert status["pipelines"][0]["warnings"] == ["sink: 3 invoices must be uploaded within 2h"]
+    assert "3 invoices must be uploaded within 2h" in invoke("status").output
+    assert json.loads(invoke("documents", "list", "--pipeline", "other", "--json").output) == []
+    assert len(json.loads(invoke("documents", "list", "--pipeline", "demo", "--json").output)) == 4

@@ -291,3 +291,29 @@ def test_a_crash_mid_batch_keeps_finished_outcomes_and_the_in_flight_lease(
                    for d in store.document_detail(r["id"])["deliveries"] if d["in_doubt"]]
     assert doubtful["document_id"] == 3
     store.close()
+
+
+def test_long_claims_renew_their_leases(make_syncd_config, syncd_plugin, monkeypatch):
+    from syncd.connectors import RemoteRef
+    from syncd.testing.plugin import NoopTarget
+
+    config = make_syncd_config(plugin={"count": 4}, engine={"lease": "0.4s"}, pipelines=[
+        {"name": "demo", "source": "synthetic", "targets": ["noop"]}])
+    store = Store.open(config.database_url)
+    engine = Engine(config, store, extra_plugins=[syncd_plugin])
+    rival = Engine(config, store, extra_plugins=[syncd_plugin], owner="rival")
+    pipeline = config.settings.pipelines[0]
+    engine.pull(pipeline)
+    stolen = []
+
+    def slow_deliver(self, document):
+        time.sleep(0.15)  # four of these outlast the 0.4 s lease
+        stolen.extend(rival.store.claim("demo", "rival", 10, timedelta(minutes=1),
+                                        lambda t, d: None))
+        return RemoteRef("ok")
+
+    monkeypatch.setattr(NoopTarget, "deliver", slow_deliver)
+    assert engine.deliver(pipeline)[0].delivered == 4
+    assert stolen == []
+    assert store.counts() == {"demo": {"done": 4}}
+    store.close()

@@ -207,8 +207,8 @@ class Engine:
                     pending = []
                     flushed = now
                 if now - renewed > lease.total_seconds() / 4:
-                    self.store.renew(self.owner, [c.delivery_id for c in claimed[started:]],
-                                     lease)
+                    # every claim still leased to us, including outcomes not yet committed
+                    self.store.renew(self.owner, [c.delivery_id for c in claimed], lease)
                     renewed = now
         finally:
             self.store.finish(self.owner, pending)
