@@ -192,3 +192,14 @@ def test_every_superseded_revision_keeps_its_content(store, make_document):
     nets = [json.loads(b)["totals"]["net"] if b else None for _r, b in bodies]
     assert nets == ["10.00", "11.00", None]  # the current one is documents.body
     assert store.document_detail(1)["document"]["totals"]["net"] == "12.00"
+
+
+def test_migrations_match_the_table_definitions(store):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from syncd.store.schema import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
