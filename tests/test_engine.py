@@ -12,6 +12,7 @@ from syncd.engine.delivery import backoff
 from syncd.store import Store
 
 FAST = {"backoff_base": "10ms", "backoff_max": "50ms", "max_attempts": 3}
+SLOW_RETRY = {"backoff_base": "300ms", "backoff_max": "300ms"}
 
 
 @pytest.fixture
@@ -68,12 +69,13 @@ def test_rate_limit_waits_at_least_retry_after(setup, document_sink):
 
 
 def test_error_after_sending_is_looked_up_not_resent(setup, document_sink):
-    engine, pipeline, store = setup(count=3)
+    # a backoff long enough that the first cycle cannot retry while the faults are on
+    engine, pipeline, store = setup(count=3, engine=SLOW_RETRY)
     document_sink.set_faults(1.0, ["500-after"])
     stats = engine.run_cycle(pipeline).delivery
     assert stats.retrying == 3
     document_sink.set_faults(0.0)
-    time.sleep(0.1)
+    time.sleep(0.7)
     stats, _ = engine.deliver(pipeline)
     assert (stats.found, stats.delivered) == (3, 0)
     received = document_sink.received()
@@ -84,11 +86,11 @@ def test_error_after_sending_is_looked_up_not_resent(setup, document_sink):
 
 
 def test_timeout_after_sending_is_looked_up(setup, document_sink):
-    engine, pipeline, _store = setup(count=1, timeout=0.2)
+    engine, pipeline, _store = setup(count=1, timeout=0.2, engine=SLOW_RETRY)
     document_sink.set_faults(1.0, ["slow"], delay=0.5)
     assert engine.run_cycle(pipeline).delivery.retrying == 1
     document_sink.set_faults(0.0)
-    time.sleep(0.6)
+    time.sleep(0.7)
     assert engine.deliver(pipeline)[0].found == 1
     assert len(document_sink.received()) == 1
 
