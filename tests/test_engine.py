@@ -319,3 +319,22 @@ def test_long_claims_renew_their_leases(make_syncd_config, syncd_plugin, monkeyp
     assert stolen == []
     assert store.counts() == {"demo": {"done": 4}}
     store.close()
+
+
+def test_engine_host_keeps_renderers_and_only_enabled_connector_plugins(make_syncd_config,
+                                                                        document_sink,
+                                                                        syncd_plugin):
+    from syncd.engine import build_host
+    from syncd.plugins import discover
+
+    config = make_syncd_config(plugin={"sink_url": document_sink.url})
+    host = build_host(config, [syncd_plugin])
+    assert "testing" in host.plugins
+    installed = {ep.name for ep in discover()}
+    if "amazon" in installed:
+        assert "amazon" not in host.plugins  # has a config section, not enabled
+    if "render" in installed:
+        assert "pdf" in host.registry.renderers
+        target = build_connector(config, host, config.settings.pipelines[0], "target", "sink")
+        assert target.context.renderer is not None
+        target.close()

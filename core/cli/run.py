@@ -11,7 +11,7 @@ import click
 
 from syncd.cli.context import CliContext
 from syncd.config import Config
-from syncd.engine import Engine, in_process_plugins
+from syncd.engine import Engine
 from syncd.store import Store
 
 
@@ -40,8 +40,8 @@ def opened_store(obj: CliContext) -> Iterator[tuple[Config, Store]]:
 
 
 def make_engine(obj: CliContext, config: Config, store: Store) -> Engine:
-    """The engine with the enabled plugins (plus in-process ones the CLI host carries)."""
-    return Engine(config, store, extra_plugins=in_process_plugins(obj.host))
+    """The engine on the CLI's plugin host, narrowed to what the config enables."""
+    return Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
 
 
 @click.command("run")

@@ -1,7 +1,8 @@
 """Connector construction: one place that turns config + plugins into Source/Target objects.
 
 Tests inject in-process plugins through `extra` (see `syncd.testing`); everything else comes
-from the installed `syncd.plugins` entry points, limited to the enabled plugins.
+from the installed `syncd.plugins` entry points: connector plugins only when enabled in the
+config, plugins without a config section (renderers) always.
 """
 
 from __future__ import annotations
@@ -18,16 +19,11 @@ from syncd.plugins import PluginHost, load_plugins
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
-    """The enabled plugins plus any in-process ones (tests, embedding applications)."""
-    return load_plugins(only=config.enabled_plugins, extra=extra)
+    """The enabled connector plugins, plugins without a config (renderers), in-process ones.
 
-
-def in_process_plugins(host: PluginHost | None) -> list[tuple[str, object]]:
-    """The in-process plugins of an existing host, to carry them into the engine's own host."""
-    if host is None:
-        return []
-    return [(name, host.pm.get_plugin(name)) for name, info in host.plugins.items()
-            if info.distribution == "(in-process)" and host.pm.get_plugin(name) is not None]
+    `PluginHost.activate` drops connector plugins whose `[plugins.<name>]` is not enabled.
+    """
+    return load_plugins(extra=extra).activate(config.enabled_plugins)
 
 
 def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings) -> Any:
