@@ -338,3 +338,12 @@ def test_engine_host_keeps_renderers_and_only_enabled_connector_plugins(make_syn
         target = build_connector(config, host, config.settings.pipelines[0], "target", "sink")
         assert target.context.renderer is not None
         target.close()
+
+
+def test_connectors_can_look_up_the_number_the_engine_gave(setup, document_sink):
+    engine, pipeline, _store = setup(count=2)
+    engine.run_cycle(pipeline)
+    lookup = engine.target(pipeline, "sink").context.services["lookup_number"]
+    year = date.today().year
+    assert lookup("synthetic", "doc-000001") == f"INV-{year}-000002"
+    assert lookup("synthetic", "doc-999999") is None

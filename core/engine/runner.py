@@ -118,7 +118,9 @@ class Engine:
     def _connector(self, pipeline: PipelineSettings, kind: str, name: str) -> Any:
         key = (pipeline.name, kind, name)
         if key not in self._connectors:
-            self._connectors[key] = build_connector(self.config, self.host, pipeline, kind, name)
+            self._connectors[key] = build_connector(
+                self.config, self.host, pipeline, kind, name,
+                services={"lookup_number": self.store.number_of})
         return self._connectors[key]
 
     def close(self) -> None:

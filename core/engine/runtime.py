@@ -7,7 +7,7 @@ config, plugins without a config section (renderers) always.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,14 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 
 
 def build_connector(
-    config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str
+    config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
+    services: Mapping[str, Any] | None = None,
 ) -> Source | Target:
-    """Instantiate source or target `name` with its plugin's config and a fresh context."""
+    """Instantiate source or target `name` with its plugin's config and a fresh context.
+
+    `services` are engine functions connectors may call, e.g. ``lookup_number(source,
+    source_key) -> str | None`` (the number the engine gave a document).
+    """
     registry = host.registry
     table = registry.sources if kind == "source" else registry.targets
     cls = table.get(name)
@@ -69,5 +74,6 @@ def build_connector(
         settings=config.settings,
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
+        services=dict(services or {}),
     )
     return cls(plugin_config, context)

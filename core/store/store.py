@@ -895,6 +895,17 @@ class Store:
         with self.engine.connect() as conn:
             return [_row(r) for r in reversed(conn.execute(query).all())]
 
+    def number_of(self, source: str, source_key: str) -> str | None:
+        """The number the engine allocated for a document (a delivered one first)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(deliveries.c.number)
+                .join(documents, documents.c.id == deliveries.c.document_id)
+                .where(documents.c.source == source, documents.c.source_key == source_key,
+                       deliveries.c.number.is_not(None))
+                .order_by((deliveries.c.state == "done").desc(), deliveries.c.id)
+                .limit(1)).scalar()
+
     def error_count(self, pipeline: str) -> int:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(sa.func.count()).where(
