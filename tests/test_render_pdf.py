@@ -204,6 +204,8 @@ def test_unnumbered_document_and_unreferenced_credit_note_are_refused():
     with pytest.raises(DocumentValidationError, match="original_invoice_number"):
         renderer.render(sample_credit_note("de").model_copy(
             update={"original_invoice_number": None}))
+    with pytest.raises(DocumentValidationError, match="kind"):
+        renderer.render(sample_invoice("de").model_copy(update={"kind": DocumentKind.ORDER}))
 
 
 def test_template_override_logo_and_footer(tmp_path: Path):

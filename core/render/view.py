@@ -188,6 +188,10 @@ def build_view(
     logo: str | None = None,
 ) -> DocumentView:
     """The template values for `document` in `language`; raises when a required field lacks."""
+    if document.kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE):
+        raise DocumentValidationError(document.identity, "kind",
+                                      f"only invoices and credit notes are rendered, not "
+                                      f"{document.kind.value!r}")
     if not document.number:
         raise DocumentValidationError(document.identity, "number",
                                       "a document is rendered only after it has its number")
