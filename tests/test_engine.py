@@ -347,3 +347,18 @@ def test_connectors_can_look_up_the_number_the_engine_gave(setup, document_sink)
     year = date.today().year
     assert lookup("synthetic", "doc-000001") == f"INV-{year}-000002"
     assert lookup("synthetic", "doc-999999") is None
+
+
+def test_an_installed_plugin_passed_in_process_too_is_registered_once(make_syncd_config,
+                                                                      document_sink,
+                                                                      syncd_plugin):
+    from syncd.engine import build_host
+    from syncd.plugins import discover
+
+    if "render" not in {ep.name for ep in discover()}:
+        pytest.skip("the render plugin is not installed")
+    from syncd.render import plugin as render_plugin
+
+    config = make_syncd_config(plugin={"sink_url": document_sink.url})
+    host = build_host(config, [syncd_plugin, ("render-pdf", render_plugin)])
+    assert "pdf" in host.registry.renderers and "render-pdf" not in host.plugins

@@ -15,7 +15,7 @@ from syncd.config import Config, PipelineSettings
 from syncd.connectors import ConnectorContext, Source, Target
 from syncd.errors import ConfigError
 from syncd.log import get_logger
-from syncd.plugins import PluginHost, load_plugins
+from syncd.plugins import PluginHost, PluginInfo, load_plugins
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
@@ -23,7 +23,15 @@ def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> Plug
 
     `PluginHost.activate` drops connector plugins whose `[plugins.<name>]` is not enabled.
     """
-    return load_plugins(extra=extra).activate(config.enabled_plugins)
+    host = load_plugins()
+    for name, obj in extra:
+        if host.pm.is_registered(obj):  # an installed plugin also handed in-process: once
+            continue
+        host.pm.register(obj, name=name)
+        host.plugins[name] = PluginInfo(name, "(in-process)", "",
+                                        getattr(obj, "__name__", repr(obj)))
+    host.pm.check_pending()
+    return host.activate(config.enabled_plugins)
 
 
 def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings) -> Any:
