@@ -105,6 +105,8 @@ def load_plugins(
             raise PluginLoadError(ep.name, distribution, exc) from exc
         infos[ep.name] = PluginInfo(ep.name, distribution, version, ep.value)
     for name, obj in extra:
+        if pm.is_registered(obj):  # already loaded through its entry point
+            continue
         pm.register(obj, name=name)
         infos[name] = PluginInfo(name, "(in-process)", "", getattr(obj, "__name__", repr(obj)))
     try:
