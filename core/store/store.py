@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from syncd.connectors import Cursor, NumberSeries, Rejected, Skipped, Verdict
 from syncd.errors import SyncdError
 from syncd.model import Document
+from syncd.numbering import check_format, format_number
 from syncd.store import database
 from syncd.store.schema import (
     attempts,
@@ -507,7 +508,7 @@ class Store:
                 sa.select(documents.c.id, documents.c.body, documents.c.revision)
                 .where(documents.c.id.in_({r.document_id for r in rows})))}
             claimed: list[Claimed] = []
-            numbering: dict[tuple[str, int, str], list[tuple[Claimed, date]]] = {}
+            numbering: dict[tuple[str, int, str, bool], list[tuple[Claimed, date]]] = {}
             for r in rows:
                 doc = Document.model_validate_json(found[r.document_id].body)
                 in_doubt = bool(r.in_doubt) or r.state == "processing"
@@ -522,15 +523,17 @@ class Store:
                     if series is not None:
                         issued = doc.issue_date or today
                         year = issued.year if series.yearly_reset else 0
-                        numbering.setdefault((series.name, year, series.format), []).append(
-                            (c, issued))
+                        check_format(series)  # before a number is spent on it
+                        key = (series.name, year, series.format, series.yearly_reset)
+                        numbering.setdefault(key, []).append((c, issued))
                 claimed.append(c)
             assigned: dict[int, tuple[str, str, date]] = {}
-            for (name, year, fmt), group in sorted(numbering.items(), key=lambda kv: kv[0][:2]):
+            for (name, year, fmt, reset), group in sorted(numbering.items(),
+                                                          key=lambda kv: kv[0][:2]):
                 first = self._allocate(conn, name, year, fmt, len(group), now)
+                series = NumberSeries(name, fmt, reset)
                 for offset, (c, issued) in enumerate(group):
-                    seq = first + offset
-                    number = fmt.format(seq=seq, year=issued.year, month=issued.month)
+                    number = format_number(series, first + offset, issued)
                     c.number = number
                     c.document = c.document.with_number(number, issue_date=issued)
                     assigned[c.delivery_id] = (number, name, issued)
