@@ -9,6 +9,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any, Literal
 
 import structlog
+from structlog._config import BoundLoggerLazyProxy
 
 TOKEN_PATTERNS = (
     re.compile(r"Atz[ar]\|[^\s\"',;}]+"),
@@ -99,4 +100,8 @@ def configure(
 
 
 def get_logger(name: str, **bound: Any) -> Any:
-    return structlog.get_logger(name).bind(logger=name, **bound)
+    """A lazy logger: safe at module level, it picks up the configuration in force when used."""
+    # structlog.get_logger() cannot take a "logger" value; its lazy proxy can
+    return BoundLoggerLazyProxy(
+        None, initial_values={"logger": name, **bound}, logger_factory_args=(name,)
+    )

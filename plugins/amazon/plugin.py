@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import click
+
 from syncd import hookimpl
 from syncd_amazon.config import AmazonConfig
 
@@ -33,3 +35,10 @@ def register_sandboxes(register: Callable[[str, Any], None]) -> None:
     from syncd_amazon.sandbox import AmazonEmulator
 
     register("amazon", AmazonEmulator)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    from syncd_amazon.demo import demo_command
+
+    cli.add_command(demo_command)

@@ -98,6 +98,11 @@ def feed_options(doc: Document, number: str) -> dict[str, str]:
     return options
 
 
+def safe_filename(number: str) -> str:
+    """Amazon allows / \\ : and spaces in invoice numbers; file names do not."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", number)
+
+
 class AmazonTarget(Target):
     name = "amazon"
     config_model = AmazonConfig
@@ -142,6 +147,7 @@ class AmazonTarget(Target):
         options = feed_options(document, number)
         document = self._with_original_number(document)
         pdf = self._render(document)
+        self._archive(number, pdf)
         key = document.source_key
         upload = self.client.create_feed_document(PDF)
         self.client.upload(upload["url"], pdf, PDF)
@@ -199,6 +205,16 @@ class AmazonTarget(Target):
                 f"({shipment.source_key}) has no number yet; retried after it is numbered",
                 code="OriginalNotNumbered")
         return doc.model_copy(update={"original_invoice_number": number})
+
+    def _archive(self, number: str, pdf: bytes) -> Path:
+        """Keep the exact PDF sent for this number (sellers must retain issued invoices)."""
+        folder = Path(self.context.data_dir) / "pdf"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{safe_filename(number)}.pdf"
+        tmp = path.with_suffix(".pdf.tmp")
+        tmp.write_bytes(pdf)
+        tmp.replace(path)
+        return path
 
     def _render(self, doc: Document) -> bytes:
         renderer = self.context.renderer

@@ -1,0 +1,29 @@
+"""The README's first command, as a newcomer runs it: `syncd demo` in an empty folder."""
+
+import subprocess
+import sys
+from datetime import date
+
+from pypdf import PdfReader
+
+
+def test_demo_runs_the_whole_amazon_flow(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "syncd", "demo"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    pdfs = sorted((tmp_path / "syncd-demo" / "data" / "amazon" / "pdf").glob("*.pdf"))
+    assert len(pdfs) == 14
+    assert (tmp_path / "syncd-demo" / "syncd.toml").exists()
+    year = date.today().year
+    for number in (f"INV-{year}-000001", f"CN-{year}-000001", f"INV-{year}-000011"):
+        assert number in out.stdout
+    assert "14 UPLOAD_VAT_INVOICE feed(s), 0 rejected, 0 duplicate(s)" in out.stdout
+    assert "is-amazon-invoiced=true" in out.stdout
+    assert " error " not in out.stdout
+    text = PdfReader(pdfs[0]).pages[0].extract_text()
+    assert pdfs[0].stem in text
+    # a second demo starts from a clean state and gives the same numbers
+    again = subprocess.run([sys.executable, "-m", "syncd", "demo"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and f"INV-{year}-000001" in again.stdout
+    assert len(list(pdfs[0].parent.glob("*.pdf"))) == 14
