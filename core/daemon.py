@@ -16,6 +16,7 @@ from typing import Any
 
 from syncd.config import Config, PipelineSettings
 from syncd.engine import CycleSummary, Engine
+from syncd.errors import ConfigError
 from syncd.log import get_logger
 from syncd.store import Store, utcnow
 
@@ -132,10 +133,15 @@ class Daemon:
             summary = self.engine.run_cycle(pipeline, pull=pull)
         except Exception as exc:
             self.crashed = True
-            log().exception("cycle failed", pipeline=pipeline.name, error=str(exc))
+            stopped = isinstance(exc, ConfigError)
+            if stopped:  # the operator must fix credentials or settings; no traceback needed
+                log().error("pipeline stopped", pipeline=pipeline.name, error=str(exc))
+            else:
+                log().exception("cycle failed", pipeline=pipeline.name, error=str(exc))
             try:
-                self.store.event("cycle-error", pipeline=pipeline.name,
-                                 actor=self.engine.owner, message=f"{type(exc).__name__}: {exc}")
+                self.store.event("pipeline-stopped" if stopped else "cycle-error",
+                                 pipeline=pipeline.name, actor=self.engine.owner,
+                                 message=f"{type(exc).__name__}: {exc}")
                 self.store.release(self.engine.owner, in_doubt=True)
             except Exception as store_exc:  # the database itself may be what failed
                 log().error("cannot record the failure", error=str(store_exc))

@@ -362,3 +362,23 @@ def test_an_installed_plugin_passed_in_process_too_is_registered_once(make_syncd
     config = make_syncd_config(plugin={"sink_url": document_sink.url})
     host = build_host(config, [syncd_plugin, ("render-pdf", render_plugin)])
     assert "pdf" in host.registry.renderers and "render-pdf" not in host.plugins
+
+
+def test_unusable_credentials_stop_the_pipeline_without_failing_documents(
+        setup, document_sink, monkeypatch):
+    from syncd import daemon
+    from syncd.errors import ConfigError
+
+    engine, pipeline, store = setup(count=3)
+    target = engine.target(pipeline, pipeline.targets[0])
+
+    def revoked(document):
+        raise ConfigError(["the refresh token was revoked; re-authorize the app"], "[plugins.x]")
+
+    monkeypatch.setattr(target, "deliver", revoked)
+    code = daemon.Daemon(engine).run_once()
+    assert code == 1
+    assert document_sink.received() == []
+    assert store.counts() == {"demo": {"waiting": 3}}  # nothing marked failed one by one
+    stopped = [e for e in store.events() if e["kind"] == "pipeline-stopped"]
+    assert stopped and "re-authorize the app" in stopped[0]["message"]

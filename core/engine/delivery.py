@@ -15,7 +15,7 @@ import tenacity
 
 from syncd.config import EngineSettings
 from syncd.connectors import RemoteRef, Target
-from syncd.errors import DeliveryError, TransientError
+from syncd.errors import ConfigError, DeliveryError, TransientError
 from syncd.store import Claimed, Outcome, utcnow
 
 
@@ -55,7 +55,9 @@ def attempt(target: Target, claimed: Claimed, settings: EngineSettings) -> Outco
             raise TypeError(f"{type(target).__name__}.deliver returned {ref!r}, "
                             "not a RemoteRef")
         return _done(claimed, started, action, ref, result="done")
-    except Exception as exc:  # every failure is classified by the target, none escapes
+    except ConfigError:
+        raise  # credentials or roles unusable: every attempt would fail, the pipeline stops
+    except Exception as exc:  # every other failure is classified by the target
         error = target.classify(exc)
         finished = utcnow()
         doubt = in_doubt if action == "lookup" else False

@@ -21,7 +21,7 @@ from syncd.config import Config, PipelineSettings
 from syncd.connectors import NumberSeries, Source, Target, Window
 from syncd.engine import delivery
 from syncd.engine.runtime import build_connector, build_host
-from syncd.errors import SyncdError
+from syncd.errors import ConfigError, SyncdError
 from syncd.log import get_logger
 from syncd.model import Document
 from syncd.plugins import PluginHost
@@ -228,6 +228,8 @@ class Engine:
         if pull and pipeline.enabled:
             try:
                 pulled = self.pull(pipeline)
+            except ConfigError:
+                raise  # unusable credentials or settings: stop instead of delivering blind
             except SyncdError as exc:  # the remote failed; what is stored still gets delivered
                 pull_error = str(exc)
             except Exception as exc:  # a connector bug must not stop the other pipelines

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.connectors import ConnectorContext, NumberSeries, RemoteRef, Target
-from syncd.errors import ConfigError, DeliveryError, PermanentError, TransientError
+from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd.log import get_logger
 from syncd.model import Document, DocumentKind
 from syncd_amazon import processing_report
@@ -129,11 +129,6 @@ class AmazonTarget(Target):
         if document.kind is DocumentKind.CREDIT_NOTE:
             return NumberSeries("amazon-credit-note", self.config.credit_note_series)
         return None
-
-    def classify(self, error: BaseException) -> DeliveryError:
-        if isinstance(error, AmazonAuthError):
-            return PermanentError(str(error), code=error.code)
-        return super().classify(error)
 
     # deliver ---------------------------------------------------------------------------------
     def deliver(self, document: Document) -> RemoteRef:
