@@ -382,3 +382,15 @@ def test_unusable_credentials_stop_the_pipeline_without_failing_documents(
     assert store.counts() == {"demo": {"waiting": 3}}  # nothing marked failed one by one
     stopped = [e for e in store.events() if e["kind"] == "pipeline-stopped"]
     assert stopped and "re-authorize the app" in stopped[0]["message"]
+
+
+def test_renderer_options_resolve_against_the_config_folder(make_syncd_config, tmp_path):
+    from syncd.engine import build_renderer
+    from syncd.plugins import load_plugins
+
+    config = make_syncd_config(plugin={"sink_url": "http://127.0.0.1:9"})
+    settings = config.settings.model_copy(update={
+        "render": config.settings.render.model_copy(update={"templates": "tpl"})})
+    config.settings = settings
+    renderer = build_renderer(config, load_plugins(), config.settings.pipelines[0])
+    assert renderer.options.templates == (config.base_dir / "tpl").resolve()

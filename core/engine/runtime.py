@@ -43,12 +43,13 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 
     settings = config.settings
     company = config.company()
+    templates = settings.render.templates
     options = RenderOptions(
         language=pipeline.language or settings.render.language,
         einvoice=pipeline.einvoice,
-        templates=settings.render.templates,
+        templates=(config.base_dir / templates).resolve() if templates else None,
         logo=company.logo if company else None,
-        footer=settings.render.footer,
+        footer=settings.render.footer or (settings.company.footer if settings.company else None),
     )
     return cls(options, company)
 
