@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from syncd import hookimpl
-from syncd.render.pdf import PdfRenderer
-from syncd.render.xrechnung import XRechnungRenderer
 
 
 @hookimpl
 def register_renderers(register: Callable[[type], None]) -> None:
+    # imported here, not at module level: WeasyPrint takes half a second to load, and
+    # commands such as `syncd --version` never render
+    from syncd.render.pdf import PdfRenderer
+    from syncd.render.xrechnung import XRechnungRenderer
+
     register(PdfRenderer)
     register(XRechnungRenderer)
