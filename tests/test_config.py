@@ -130,5 +130,5 @@ credit_note_series = "CN\\"{seq}"
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, text), registry)
     assert [p.split(":")[0] for p in err.value.problems] == ["plugins.amazon.credit_note_series"]
-    cfg = load_config(write(tmp_path, text.replace('CN\\"{seq}', "CN-{seq}")), registry)
+    cfg = load_config(write(tmp_path, text.replace('CN\\"{seq}', "CN-{yy}-{seq}")), registry)
     assert cfg.plugin_configs["amazon"].upload_interval.total_seconds() == 0.25

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 
-from syncd.connectors import PluginConfig
+from syncd.connectors import NumberSeries, PluginConfig
 from syncd.durations import Duration
+from syncd.numbering import NumberFormatError, check_format, format_number
 
-# {year} and {seq…} are the only fields a series may use; the rest must be Amazon-safe text
-_SAFE = r"[A-Za-z0-9 ,/\\\-_;:#]"
-_SERIES = re.compile(rf"^({_SAFE}|\{{year\}}|\{{seq(:0?\d+d)?\}})*$")
+_ALLOWED = re.compile(r"^[A-Za-z0-9 ,/\\_;:#-]+$")
 
 
 class AmazonConfig(PluginConfig):
@@ -46,11 +45,16 @@ class AmazonConfig(PluginConfig):
     @field_validator("invoice_series", "credit_note_series")
     @classmethod
     def _amazon_safe(cls, value: str) -> str:
-        if "{seq" not in value:
-            raise ValueError("a number series needs a {seq} field, e.g. 'INV-{year}-{seq:06d}'")
-        if not _SERIES.match(value):
+        """A usable series (syncd.numbering) whose numbers Amazon accepts as InvoiceNumber."""
+        series = NumberSeries("amazon", value)
+        try:
+            check_format(series)
+            sample = format_number(series, 123456, date(2026, 12, 31))
+        except (NumberFormatError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        if not _ALLOWED.match(sample):
             raise ValueError(
-                "only letters, digits, space and , / \\ - _ ; : # are allowed around "
-                "{year} and {seq}"
+                f"{value!r} gives numbers like {sample!r}; Amazon allows only letters, digits, "
+                "space and , / \\ - _ ; : #"
             )
         return value
