@@ -28,13 +28,13 @@ from syncd.connectors import (
     Window,
 )
 from syncd.errors import InputError, TransientError
-from syncd.log import get_logger
 from syncd.model import DocumentKind
 from syncd_amazon.config import AmazonConfig
+from syncd_amazon.connection import AmazonConnection
 from syncd_amazon.documents import GroupStatus, items_of, orphan_item, status_of
 from syncd_amazon.grouping import Group, group_rows
 from syncd_amazon.spapi import SpApiClient
-from syncd_amazon.store import ACCEPTED, CREATED, REQUESTED, PluginStore
+from syncd_amazon.store import ACCEPTED, CREATED, REQUESTED
 from syncd_amazon.vidr import VidrReader, charset_of
 
 ALL_VIEW = {"ReportOption=All": "true"}
@@ -45,7 +45,7 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class AmazonSource(Source):
+class AmazonSource(AmazonConnection, Source):
     name = "amazon"
     config_model = AmazonConfig
     max_window = timedelta(days=30)
@@ -53,26 +53,15 @@ class AmazonSource(Source):
 
     def __init__(self, config: AmazonConfig, context: ConnectorContext,
                  client: SpApiClient | None = None) -> None:
-        super().__init__(config, context)
-        self.client = client or SpApiClient(config)
-        self.store = PluginStore(Path(context.data_dir))
-        self.log = context.logger or get_logger("syncd_amazon.source")
+        super().__init__(config, context, client)
         engine = getattr(getattr(context, "settings", None), "engine", None)
         self.batch_size = int(getattr(engine, "batch_size", DEFAULT_BATCH) or DEFAULT_BATCH)
-
-    def check(self) -> None:
-        """Credentials (LWA) and the Tax Invoicing role, with one cheap getReport."""
-        self.client.verify_access()
 
     def discover(self) -> Catalog:
         return Catalog(kinds=frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE}),
                        max_window=self.max_window,
                        notes="VIDR (GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT): pending view on "
                              "normal runs, ReportOption=All per <=30-day window on reloads")
-
-    def close(self) -> None:
-        self.client.close()
-        self.store.close()
 
     def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
         if window is None:

@@ -17,21 +17,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from syncd.connectors import ConnectorContext, NumberSeries, RemoteRef, Target
+from syncd.connectors import NumberSeries, RemoteRef, Target
 from syncd.errors import ConfigError, PermanentError, TransientError
-from syncd.log import get_logger
 from syncd.model import Document, DocumentKind
 from syncd_amazon import processing_report
 from syncd_amazon.config import AmazonConfig
+from syncd_amazon.connection import AmazonConnection
 from syncd_amazon.documents import LANDED, REJECTED
 from syncd_amazon.errors import AmazonAuthError, SpApiError
-from syncd_amazon.spapi import SpApiClient
 from syncd_amazon.store import (
     ACCEPTED,
     CREATED,
     FAILED,
     REQUESTED,
-    PluginStore,
     Upload,
 )
 from syncd_amazon.store import REJECTED as UPLOAD_REJECTED
@@ -103,25 +101,10 @@ def safe_filename(number: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", number)
 
 
-class AmazonTarget(Target):
+class AmazonTarget(AmazonConnection, Target):
     name = "amazon"
     config_model = AmazonConfig
     config: AmazonConfig
-
-    def __init__(self, config: AmazonConfig, context: ConnectorContext,
-                 client: SpApiClient | None = None) -> None:
-        super().__init__(config, context)
-        self.client = client or SpApiClient(config)
-        self.store = PluginStore(Path(context.data_dir))
-        self.log = context.logger or get_logger("syncd_amazon.target")
-
-    def close(self) -> None:
-        self.client.close()
-        self.store.close()
-
-    def check(self) -> None:
-        """Credentials (LWA) and the Tax Invoicing role, with one cheap getReport."""
-        self.client.verify_access()
 
     def number_series(self, document: Document) -> NumberSeries | None:
         if document.kind is DocumentKind.INVOICE:
