@@ -238,7 +238,7 @@ def page_ranges(anchors: Sequence[dict], names: Sequence[str]) -> list[range]:
     missing = [n for n in names if n not in starts]
     if missing:
         raise SyncdError(f"layout lost the start of {missing[0]}: a template must keep "
-                         "the id of the document section")
+                         'id="{{ doc.anchor }}" on the first page of each document')
     firsts = [starts[n] for n in names]
     ends = [*firsts[1:], len(anchors)]
     ranges = [range(a, b) for a, b in zip(firsts, ends, strict=True)]
