@@ -319,3 +319,38 @@ def test_label_and_value_columns_fit_their_width(lang):
                     assert text.width <= box.width + 0.5, (classes, text.text)
                     checked += 1
     assert checked > 20
+
+
+def test_documents_sharing_styles_keep_their_own_footer_and_language():
+    """Computed styles are shared across a batch; attr() strings and languages must not be."""
+    first = sample_invoice("de", "INV-S-1")
+    other_seller = first.seller.model_copy(update={"name": "Zweite Firma AG",
+                                                    "tax_number": "99/999/99999"})
+    second = sample_invoice("de", "INV-S-2").model_copy(update={"seller": other_seller})
+    third = sample_invoice("fr", "INV-S-3")
+    pdfs = PdfRenderer(RenderOptions(), workers=1).render_many([first, second, third])
+    texts = [pdf_text(p) for p in pdfs]
+    assert "Zweite Firma AG" not in texts[0] and "Zweite Firma AG" not in texts[2]
+    assert "Zweite Firma AG · " in texts[1] and "99/999/99999" in texts[1]
+    assert "99/999/99999" not in texts[0]
+    assert "Facture" in texts[2] and "Rechnung" not in texts[2]
+
+
+def test_lean_user_agent_stylesheet_only_without_footnotes(tmp_path: Path):
+    from weasyprint import html as weasy_html
+
+    from syncd.render.pdf import InvoiceHTML, lean_ua_stylesheet, uses_notes
+
+    assert lean_ua_stylesheet() is not None  # WeasyPrint still keeps its UA text there
+    plain = InvoiceHTML(string="<p>x</p>", base_url=str(tmp_path) + "/")
+    assert weasy_html.UA_STYLESHEET not in plain._ua_stylesheets()
+    assert uses_notes("<style>.n { float: footnote }</style>")
+    # a template with footnotes gets WeasyPrint's full stylesheet and renders them
+    (tmp_path / "invoice.css").write_text(
+        ".document { break-before: page; } .document:first-child { break-before: auto; }\n"
+        "h1 small { float: footnote; }\n")
+    (tmp_path / "document.html").write_text(
+        '<section class="document" id="{{ doc.anchor }}"><h1>{{ doc.number }}'
+        "<small>Fussnote eins</small></h1></section>")
+    pdf = PdfRenderer(RenderOptions(templates=tmp_path), workers=1).render(sample_invoice("de"))
+    assert "Fussnote eins" in pdf_text(pdf)
