@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -275,8 +276,10 @@ def raw_upload(emulator, options: dict[str, str], *, data: bytes = b"%PDF-1.7 fa
         api.upload(document["url"], data, content_type)
     feed_id = api.create_feed("UPLOAD_VAT_INVOICE", marketplaces or [DE],
                               document["feedDocumentId"], options)
+    deadline = time.monotonic() + 30
     while (feed := api.get_feed(feed_id))["processingStatus"] != "DONE":
-        pass
+        assert time.monotonic() < deadline, f"feed {feed_id} never finished: {feed}"
+        time.sleep(0.01)
     result = api.get_feed_document(feed["resultFeedDocumentId"])
     data = api.http.get(result["url"]).content
     return processing_report.parse(processing_report.decode(data)).errors
