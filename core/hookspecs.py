@@ -3,8 +3,8 @@
 Lifecycle (see docs/plugins.md): syncd loads the `syncd.plugins` entry points, then calls
 `register_config_models` to validate `[plugins.<name>]`, `register_sources` and
 `register_targets` to build pipelines, `register_renderers` when a document needs a PDF or
-e-invoice, `register_sandboxes` for `syncd sandbox` and tests, and `register_commands` when the
-CLI starts.
+e-invoice, `register_sandboxes` for `syncd sandbox` and tests, `register_demos` for
+`syncd demo`, and `register_commands` when the CLI starts.
 """
 
 from __future__ import annotations
@@ -41,6 +41,11 @@ def register_renderers(register: Callable[[type], None]) -> None:
 @hookspec
 def register_sandboxes(register: Callable[[str, Any], None]) -> None:
     """Register a local emulator of a remote system: register(name, EmulatorClass)."""
+
+
+@hookspec
+def register_demos(register: Callable[[type], None]) -> None:
+    """Register `syncd.demo.DemoPart` classes that `syncd demo` runs: register(DemoPart)."""
 
 
 @hookspec

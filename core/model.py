@@ -146,19 +146,59 @@ class LegalNotes(Frozen):
     )
 
 
+class AttachmentRole(StrEnum):
+    PDF = "pdf"
+    """The human-readable document (invoice PDF)."""
+    EINVOICE = "einvoice"
+    """A structured e-invoice (XRechnung / Factur-X XML)."""
+    OTHER = "other"
+
+
 class Attachment(Frozen):
-    """A PDF or XML that travels with the document: inline bytes or a link."""
+    """A PDF or XML that travels with the document, *by reference*.
+
+    A source gives either `data` (inline bytes: the engine moves them into its content-addressed
+    attachment store at ingest and keeps only `sha256` and `size` in the stored document), or
+    `url` (fetched lazily with `Source.fetch_attachment` as its own retried step before any
+    target sees the document). Targets read the bytes through `Job.attachments`, never here.
+    """
 
     filename: str
     media_type: str
+    role: AttachmentRole = AttachmentRole.PDF
     data: bytes | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    size: int | None = Field(default=None, ge=0)
     url: str | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> Attachment:
-        if (self.data is None) == (self.url is None):
-            raise ValueError("an attachment has either data or a url")
+        if self.data is not None and (self.sha256 is not None or self.url is not None):
+            raise ValueError("an attachment with inline data has no sha256 or url")
+        if self.data is None and self.sha256 is None and self.url is None:
+            raise ValueError("an attachment needs data, a sha256 reference or a url")
         return self
+
+
+class LinkKind(StrEnum):
+    INVOICE = "invoice"
+    """A credit note's original invoice."""
+    ORDER = "order"
+    """An invoice's (or credit note's) order document."""
+
+
+class Link(Frozen):
+    """A reference to another document of the same source (or of `source`).
+
+    When `required`, the engine delivers this document to a target only after the linked
+    document's delivery to the same target is `done` (waiting costs no retry attempt), and the
+    target finds the linked number, date and remote id in `Job.links[kind]`.
+    """
+
+    kind: LinkKind
+    source_key: str
+    source: str | None = None
+    required: bool = True
 
 
 class Line(Frozen):
@@ -221,6 +261,7 @@ class Document(Frozen):
     legal: LegalNotes = LegalNotes()
     language: str | None = Field(default=None, description="Forces the rendering language")
     attachments: tuple[Attachment, ...] = ()
+    links: tuple[Link, ...] = ()
     extra: dict[str, str] = Field(
         default_factory=dict, description="Source fields syncd has no slot for, kept verbatim"
     )
@@ -245,6 +286,9 @@ class Document(Frozen):
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def link(self, kind: LinkKind) -> Link | None:
+        return next((link for link in self.links if link.kind is kind), None)
 
     def with_number(self, number: str, issue_date: date | None = None) -> Document:
         update: dict[str, Any] = {"number": number}

@@ -36,6 +36,7 @@ class Registry:
     targets: dict[str, type] = field(default_factory=dict)
     renderers: dict[str, type] = field(default_factory=dict)
     sandboxes: dict[str, Any] = field(default_factory=dict)
+    demos: dict[str, type] = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def capabilities(self, plugin: str) -> list[str]:
@@ -162,6 +163,7 @@ def collect(pm: pluggy.PluginManager) -> Registry:
         ("register_targets", "target", reg.targets),
         ("register_renderers", "renderer", reg.renderers),
         ("register_sandboxes", "sandbox", reg.sandboxes),
+        ("register_demos", "demo", reg.demos),
     ):
         _call_per_plugin(pm, hook_name, lambda plugin, k=kind, t=table: adder(k, t, plugin))
     return reg

@@ -7,6 +7,7 @@ from syncd import hookimpl
 from syncd.cli import cli
 from syncd.cli.context import CliContext
 from syncd.connectors import ConnectorContext
+from syncd.demo import DemoPart
 from syncd.plugins import load_plugins
 from syncd.render import Renderer, RenderOptions
 
@@ -80,6 +81,34 @@ def test_hook_register_sandboxes():
                                 obj=CliContext(config_path=None, host=host))
     assert result.exit_code == 0, result.output
     assert "127.0.0.1:8123" in result.output
+
+
+class EchoDemo(DemoPart):
+    name = "echo"
+    plugin = "echo"
+
+    def start(self, folder):
+        return {"enabled": True}
+
+    def pipelines(self, plugins):
+        return [{"name": "echo", "source": "echo", "targets": ["echo"]}] if "echo" in plugins \
+            else []
+
+
+class DemoPlugin:
+    @hookimpl
+    def register_demos(self, register):
+        register(EchoDemo)
+
+
+def test_hook_register_demos():
+    host = host_with(DemoPlugin())
+    assert host.registry.demos == {"echo": EchoDemo}
+    part = host.registry.demos["echo"]()
+    assert part.start(None) == {"enabled": True}
+    assert part.pipelines({"echo"})[0]["targets"] == ["echo"]
+    assert part.pipelines(set()) == []
+    assert part.notes() == []
 
 
 class CommandPlugin:

@@ -79,8 +79,9 @@ def build_connector(
     context = ConnectorContext(
         plugin=owner,
         data_dir=data_dir,
+        endpoint=name,
+        pipeline=pipeline.name,
         company=config.company(),
-        settings=config.settings,
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
         services=dict(services or {}),
