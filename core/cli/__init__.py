@@ -55,12 +55,14 @@ def _attach_builtin_commands() -> None:
 _attach_builtin_commands()
 
 from syncd.cli import documents, events, reload, run, status  # noqa: E402 - engine commands
+from syncd.cli import web  # noqa: E402 - the dashboard
 
 cli.add_command(run.run_command)
 cli.add_command(status.status_command)
 cli.add_command(documents.documents_group)
 cli.add_command(events.events_command)
 cli.add_command(reload.reload_command)
+cli.add_command(web.web_group)
 
 
 def _print_error(error: BaseException) -> None:
