@@ -54,8 +54,7 @@ def _attach_builtin_commands() -> None:
 
 _attach_builtin_commands()
 
-from syncd.cli import documents, events, reload, run, status  # noqa: E402 - engine commands
-from syncd.cli import web  # noqa: E402 - the dashboard
+from syncd.cli import documents, events, reload, run, status, web  # noqa: E402 - engine commands
 
 cli.add_command(run.run_command)
 cli.add_command(status.status_command)
