@@ -72,9 +72,11 @@ def csrf_of(html: str) -> str:
 
 
 def config_text(sink_url: str, *, count: int = 12, users: bool = True, web: str = "",
-                **plugin: Any) -> str:
-    text = render_config(plugin={"sink_url": sink_url, "count": count, **plugin},
-                         engine={"backoff_base": "10ms", "max_attempts": 2})
+                company: str = "", state_url: str | None = None, **plugin: Any) -> str:
+    text = f"[company]\n{company}\n" if company else ""
+    text += render_config(plugin={"sink_url": sink_url, "count": count, **plugin},
+                         engine={"backoff_base": "10ms", "max_attempts": 2},
+                         state_url=state_url)
     text += ('[plugins.amazon]\nenabled = true\nclient_id = "amzn1.application-oa2-client.x"\n'
              f'client_secret = "{SECRETS[1]}"\nrefresh_token = "{SECRETS[2]}"\n'
              'marketplace_ids = ["A1PA6795UKMFR9"]\n\n')

@@ -191,12 +191,15 @@ def per_day(store: Store, days: int = 30, pipeline: str | None = None,
 
 
 def _doc_date(dialect: str) -> Any:
-    """The document's own day (issue date, else order date) from its stored JSON."""
+    """The document's own day (issue date, else order date) from its stored JSON; a rejected
+    document has no body and counts on the day it arrived."""
     if dialect == "postgresql":
         body = sa.cast(documents.c.body, sa.JSON)
-        return sa.func.coalesce(body["issue_date"].astext, body["order_date"].astext)
+        return sa.func.coalesce(body["issue_date"].as_string(), body["order_date"].as_string(),
+                                sa.cast(sa.cast(documents.c.created_at, sa.Date), sa.String))
     return sa.func.coalesce(sa.func.json_extract(documents.c.body, "$.issue_date"),
-                            sa.func.json_extract(documents.c.body, "$.order_date"))
+                            sa.func.json_extract(documents.c.body, "$.order_date"),
+                            sa.func.date(documents.c.created_at))
 
 
 def days_by_kind(store: Store, pipeline: str, start: date, end: date) -> list[dict[str, Any]]:

@@ -1,0 +1,60 @@
+"""The dashboard's own queries on SQLite and PostgreSQL: lists, paging, per-day, events."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from syncd.store import utcnow
+from syncd.web import queries
+from tests.web_helpers import evil_document, make_site
+
+
+@pytest.fixture
+def site(tmp_path, document_sink, state_url):
+    s = make_site(tmp_path, document_sink.url, count=9, state_url=state_url,
+                  reject_keys=["doc-000001"])
+    s.store.ingest("demo", "synthetic", ["sink"], [evil_document("buyer-doc")], None,
+                   store_cursor=False)
+    yield s
+    s.app.state.web.close()
+    s.store.close()
+
+
+def test_lists_pages_and_searches(site):
+    store = site.store
+    done = queries.ListFilter("done")
+    first = queries.list_documents(store, done, limit=3)
+    assert [r.id for r in first.rows] == [8, 7, 6] and first.prev_key is None
+    second = queries.list_documents(store, done, after=first.next_key, limit=3)
+    assert [r.id for r in second.rows] == [5, 4, 3] and second.prev_key == 5
+    back = queries.list_documents(store, done, before=second.prev_key, limit=3)
+    assert [r.id for r in back.rows] == [8, 7, 6] and back.next_key == 6
+    last = queries.list_documents(store, done, after=3, limit=3)
+    assert [r.id for r in last.rows] == [2, 1] and last.next_key is None
+    (rejected,) = queries.list_documents(store, queries.ListFilter("error")).rows
+    assert rejected.source_key == "doc-000001" and rejected.error == "test: told to reject"
+    waiting = queries.list_documents(store, queries.ListFilter("waiting", q="<script>al")).rows
+    assert [r.source_key for r in waiting] == ["buyer-doc"]
+    number = store.document_detail(4)["deliveries"][0]["number"]
+    assert [r.id for r in queries.list_documents(store, queries.ListFilter(
+        "done", q=number)).rows] == [4]
+    assert queries.list_documents(store, queries.ListFilter("done", q="50%")).rows == []
+
+
+def test_per_day_and_days_by_kind(site):
+    today = utcnow().date()
+    chart = queries.per_day(site.store, 30)
+    assert len(chart) == 30 and chart[today] == {"done": 8, "waiting": 1}
+    days = queries.days_by_kind(site.store, "demo", date(2026, 1, 1), today)
+    assert sum(d["total"] for d in days) == 10
+    assert sum(d["done"] for d in days) == 8 and sum(d["error"] for d in days) == 1
+
+
+def test_events_filter_and_page(site):
+    rows, key = queries.list_events(site.store, queries.EventFilter(pipeline="demo"), limit=2)
+    assert len(rows) == 2 and key == rows[-1]["id"]
+    more, _ = queries.list_events(site.store, queries.EventFilter(pipeline="demo"), after=key)
+    assert all(r["id"] < key for r in more)
+    assert queries.event_choices(site.store)["kinds"]
