@@ -146,6 +146,8 @@ GERMAN: dict[str, str] = {
     "Nothing selected.": "Nichts ausgewählt.",
     "Pipeline paused.": "Pipeline pausiert.",
     "Type": "Typ",
+    "delivered": "übertragen",
+    "unchanged": "unverändert",
 }
 
 
