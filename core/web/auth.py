@@ -8,6 +8,7 @@ cannot act with an operator's cookie.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import secrets
@@ -26,8 +27,12 @@ from syncd.errors import ConfigError
 ROLES = ("viewer", "operator")
 CSRF_FIELD = "csrf"
 _hasher = PasswordHasher()
-# verified against when the user does not exist, so both cases take the same time
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so both cases take the same time."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -48,7 +53,7 @@ class User:
 def authenticate(users: dict[str, WebUser], name: str, password: str) -> User | None:
     """The user when the password matches its argon2 hash, else None (same cost either way)."""
     entry = users.get(name)
-    stored = entry.password_hash.get_secret_value() if entry else _DUMMY_HASH
+    stored = entry.password_hash.get_secret_value() if entry else _dummy_hash()
     try:
         _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -156,7 +156,8 @@ async def document_pdf(request: Request) -> Response:
     disposition = "attachment" if request.query_params.get("download") else "inline"
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'{disposition}; filename="document-{doc_id}.pdf"',
-        "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
+        "Content-Security-Policy": "frame-ancestors 'self'", "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
 
 
 def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
