@@ -147,6 +147,8 @@ GERMAN: dict[str, str] = {
     "Pipeline paused.": "Pipeline pausiert.",
     "Type": "Typ",
     "delivered": "übertragen",
+    "Steps": "Schritte",
+    "Step": "Schritt",
     "unchanged": "unverändert",
 }
 

@@ -72,7 +72,8 @@ async def document_list(request: Request) -> Response:
     flt = queries.ListFilter(state=state, q=qp.get("q", "")[:200],
                              pipeline=qp.get("pipeline", "")[:200],
                              target=qp.get("target", "")[:200],
-                             since=_date(qp.get("from")), until=_date(qp.get("to")))
+                             since=_date(qp.get("from")), until=_date(qp.get("to")),
+                             sources=tuple({p.source for p in w.config.settings.pipelines}))
     result = await run_in_threadpool(queries.list_documents, w.store, flt,
                                      after=_int(qp.get("after")), before=_int(qp.get("before")),
                                      limit=PAGE_SIZE)
@@ -98,9 +99,21 @@ async def document(request: Request) -> Response:
     events, _ = await run_in_threadpool(
         queries.list_events, w.store, queries.EventFilter(document_id=doc_id), limit=200)
     linked = await run_in_threadpool(_linked, w, detail)
+    number, _issued = _number(detail)
     return page(request, "document.html", d=detail, doc=body, events=events, linked=linked,
+                number=number or body.get("number"),
                 raw=json.dumps(body, indent=2, ensure_ascii=False),
                 can_render=_renderer_for(w, detail["pipeline"]) is not None)
+
+
+def _number(detail: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The allocated number and issue date: the document's (spine v2), else a delivery's."""
+    if detail.get("number"):
+        return detail["number"], detail.get("issue_date")
+    for d in detail["deliveries"]:
+        if d.get("number"):
+            return d["number"], d.get("issue_date")
+    return None, None
 
 
 def _linked(w: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
@@ -176,9 +189,8 @@ def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
     renderer = _renderer_for(w, detail["pipeline"])
     if renderer is None:
         return None
-    numbered = [(d["number"], d["issue_date"]) for d in detail["deliveries"] if d["number"]]
-    if numbered and not doc.number:
-        number, issued = numbered[0]
+    number, issued = _number(detail)
+    if number and not doc.number:
         doc = doc.with_number(number, issue_date=date.fromisoformat(issued) if issued else None)
     return renderer.render(doc)
 

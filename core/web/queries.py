@@ -14,11 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from syncd.store import Store, overall_state
+from syncd.store import STATES, Store, overall_state
 from syncd.store.schema import deliveries, documents, events
 
 LISTS = ("waiting", "error", "done", "manual", "revised")
 OPEN = ("waiting", "processing")
+REVISED_STATE = "revised" in STATES  # spine v2: a delivery state of its own
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ListFilter:
     target: str = ""
     since: date | None = None
     until: date | None = None  # inclusive
+    sources: tuple[str, ...] = ()  # the configured sources: lets a key search use the index
 
 
 @dataclass
@@ -68,47 +70,81 @@ def _has(states: tuple[str, ...]) -> Any:
 
 
 def state_clause(state: str) -> Any:
-    """A document's overall state as SQL: error beats waiting beats manual beats done."""
+    """A document's overall state as SQL, the same rule as `syncd.store.overall_state`:
+    error beats revised (a delivered document changed at the source) beats waiting beats
+    manual beats done."""
     status = documents.c.status
+    revised = ("revised",) if REVISED_STATE else ()
     if state == "error":
         return sa.or_(status == "rejected", _has(("error",)))
+    if state == "revised" and REVISED_STATE:
+        return sa.and_(status == "ok", _has(("revised",)), ~_has(("error",)))
+    if state == "revised":  # before deliveries had the state: a document with revisions
+        return documents.c.revision > 1
     if state == "waiting":
-        return sa.or_(status == "repull", sa.and_(status == "ok", ~_has(("error",)),
+        return sa.or_(status == "repull", sa.and_(status == "ok", ~_has(("error", *revised)),
                                                   _has(OPEN)))
     if state == "manual":
         return sa.or_(status == "manual", sa.and_(status == "ok", _has(("manual",)),
-                                                  ~_has(("error", *OPEN))))
+                                                  ~_has(("error", *revised, *OPEN))))
     if state == "done":
-        return sa.and_(status == "ok", _has(("done",)), ~_has(("error", "manual", *OPEN)))
-    if state == "revised":
-        return documents.c.revision > 1
+        return sa.and_(status == "ok", _has(("done",)),
+                       ~_has(("error", "manual", *revised, *OPEN)))
     raise ValueError(f"unknown list {state!r}")
 
 
-def _search(q: str) -> Any:
-    """Exact id, source key or number; otherwise the order id or buyer inside the body."""
-    term = q.strip()
-    by_number = sa.exists().where(deliveries.c.document_id == documents.c.id,
-                                  deliveries.c.number == term)
-    clauses = [documents.c.source_key == term, by_number]
-    if term.isdigit():
-        clauses.append(documents.c.id == int(term))
-    # the body is compact JSON: match the order id exactly, the buyer's name by its prefix
+# Where a document of each list can come from: delivery states and document statuses. Lists
+# are read window by window from these (newest ids first), so a rare state costs as little
+# as a common one when the store indexes deliveries(state, document_id) and documents(status).
+FEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "error": (("error",), ("rejected",)),
+    "waiting": (OPEN, ("repull",)),
+    "manual": (("manual",), ("manual",)),
+    "done": (("done",), ()),
+    **({"revised": (("revised",), ())} if REVISED_STATE else {}),
+}
+WINDOW = 400
+
+
+def _exact_ids(conn: sa.Connection, term: str, sources: tuple[str, ...]) -> list[int]:
+    """Documents whose id, source key or number is exactly `term` (all indexed lookups)."""
+    found = set()
+    if term.isdigit() and len(term) < 19:
+        found.update(conn.execute(sa.select(documents.c.id).where(
+            documents.c.id == int(term))).scalars())
+    if not sources:
+        sources = tuple(conn.execute(sa.select(documents.c.source).distinct()).scalars())
+    found.update(conn.execute(sa.select(documents.c.id).where(
+        documents.c.source.in_(sources), documents.c.source_key == term)).scalars())
+    number = documents.c.number if "number" in documents.c else None
+    if number is not None:
+        found.update(conn.execute(sa.select(documents.c.id).where(number == term)).scalars())
+    else:
+        series = conn.execute(sa.select(deliveries.c.number_series).distinct()).scalars().all()
+        found.update(conn.execute(sa.select(deliveries.c.document_id).where(
+            deliveries.c.number_series.in_(series), deliveries.c.number == term)).scalars())
+    return sorted(found)
+
+
+def _body_search(term: str) -> Any:
+    """The order id (exactly) or the buyer's name or company (by prefix) in the stored JSON.
+
+    A scan, unlike the exact lookups: used only when those found nothing.
+    """
     text = json.dumps(term, ensure_ascii=False)[1:-1].replace("\\", "\\\\")
     like = text.replace("%", "\\%").replace("_", "\\_")
-    clauses.append(documents.c.body.like(f'%"order_id":"{like}"%', escape="\\"))
-    clauses.append(documents.c.body.ilike(f'%"buyer":{{"name":"{like}%', escape="\\"))
-    clauses.append(documents.c.body.ilike(f'%"buyer":{{"name":%"company":"{like}%',
-                                          escape="\\"))
-    return sa.or_(*clauses)
+    return sa.or_(
+        documents.c.body.like(f'%"order_id":"{like}"%', escape="\\"),
+        documents.c.body.ilike(f'%"buyer":{{"name":"{like}%', escape="\\"),
+        documents.c.body.ilike(f'%"buyer":{{"name":%"company":"{like}%', escape="\\"))
 
 
-def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
-                   before: int | None = None, limit: int = 50) -> Page:
-    """One page of a list, newest first; `after` = the last id of the page before."""
+def _filtered(flt: ListFilter) -> Any:
+    number = documents.c.number if "number" in documents.c else sa.null()
     query = sa.select(documents.c.id, documents.c.pipeline, documents.c.source_key,
                       documents.c.kind, documents.c.status, documents.c.error,
-                      documents.c.revision, documents.c.updated_at, documents.c.body)
+                      documents.c.revision, documents.c.updated_at, documents.c.body,
+                      number.label("number"))
     query = query.where(state_clause(flt.state))
     if flt.pipeline:
         query = query.where(documents.c.pipeline == flt.pipeline)
@@ -121,25 +157,78 @@ def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
     if flt.until:
         query = query.where(documents.c.created_at < datetime.combine(
             flt.until + timedelta(days=1), datetime.min.time()))
-    if flt.q.strip():
-        query = query.where(_search(flt.q))
+    return query
+
+
+def _bounded(query: Any, column: Any, bound: int | None, backwards: bool) -> Any:
+    if bound is not None:
+        query = query.where(column > bound if backwards else column < bound)
+    return query.order_by(column.asc() if backwards else column.desc())
+
+
+def _windowed(conn: sa.Connection, flt: ListFilter, bound: int | None, backwards: bool,
+              want: int) -> list[Any]:
+    """Read candidates from the list's feeds window by window until `want` rows qualify."""
+    dstates, statuses = FEEDS[flt.state]
+    base = _filtered(flt)
+    rows: list[Any] = []
+    while len(rows) < want:
+        # one feed per state: each is one ordered range of a (state, document_id) index
+        feeds = [_bounded(sa.select(deliveries.c.document_id).where(deliveries.c.state == st),
+                          deliveries.c.document_id, bound, backwards) for st in dstates]
+        if statuses:
+            feeds.append(_bounded(sa.select(documents.c.id).where(
+                documents.c.status.in_(statuses)), documents.c.id, bound, backwards))
+        ids: set[int] = set()
+        edge: int | None = None  # candidates beyond the edge may be missing from a full feed
+        for feed in feeds:
+            got = conn.execute(feed.limit(WINDOW)).scalars().all()
+            ids.update(got)
+            if len(got) == WINDOW:
+                last = got[-1]
+                edge = last if edge is None else (min(edge, last) if backwards
+                                                  else max(edge, last))
+        if edge is not None:
+            ids = {i for i in ids if (i <= edge if backwards else i >= edge)}
+        if not ids:
+            break
+        found = conn.execute(_bounded(base.where(documents.c.id.in_(sorted(ids))),
+                                      documents.c.id, None, backwards)).all()
+        rows.extend(found)
+        if edge is None:
+            break
+        bound = edge
+    return rows[:want]
+
+
+def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
+                   before: int | None = None, limit: int = 50) -> Page:
+    """One page of a list, newest first; `after` = the last id of the page before,
+    `before` = the first id of the page after (going back)."""
     backwards = before is not None and after is None
-    if backwards:
-        query = query.where(documents.c.id > before).order_by(documents.c.id.asc())
-    else:
-        if after is not None:
-            query = query.where(documents.c.id < after)
-        query = query.order_by(documents.c.id.desc())
+    bound = before if backwards else after
+    term = flt.q.strip()
     with store.engine.connect() as conn:
-        found = conn.execute(query.limit(limit + 1)).all()
+        if term:
+            exact = _exact_ids(conn, term, flt.sources)
+            query = _filtered(flt).where(documents.c.id.in_(exact) if exact
+                                         else _body_search(term))
+            found = conn.execute(_bounded(query, documents.c.id, bound, backwards)
+                                 .limit(limit + 1)).all()
+        elif flt.state in FEEDS:
+            found = _windowed(conn, flt, bound, backwards, limit + 1)
+        else:
+            found = conn.execute(_bounded(_filtered(flt), documents.c.id, bound, backwards)
+                                 .limit(limit + 1)).all()
         more = len(found) > limit
         found = found[:limit]
         if backwards:
             found.reverse()
         dels: dict[int, list[Any]] = {}
         if found:
+            number = deliveries.c.number if "number" in deliveries.c else sa.null()
             for r in conn.execute(sa.select(deliveries.c.document_id, deliveries.c.target,
-                                            deliveries.c.state, deliveries.c.number,
+                                            deliveries.c.state, number.label("number"),
                                             deliveries.c.error_message)
                                   .where(deliveries.c.document_id.in_([r.id for r in found]))
                                   .order_by(deliveries.c.id)):
@@ -158,12 +247,13 @@ def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
 
 def _row(r: Any, dels: list[Any]) -> Row:
     body = json.loads(r.body) if r.body else {}
+    own = r._mapping.get("number")
     buyer = body.get("buyer") or {}
     totals = body.get("totals") or {}
     return Row(
         id=r.id, pipeline=r.pipeline, source_key=r.source_key, kind=r.kind,
         state=overall_state(r.status, [x.state for x in dels]), revision=r.revision,
-        numbers=sorted({x.number for x in dels if x.number}),
+        numbers=[own] if own else sorted({x.number for x in dels if x.number}),
         order_id=(body.get("references") or {}).get("order_id"),
         buyer=buyer.get("company") or buyer.get("name"),
         gross=totals.get("gross"), currency=body.get("currency"),
