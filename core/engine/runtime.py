@@ -13,6 +13,7 @@ from typing import Any
 
 from syncd.config import Config, PipelineSettings
 from syncd.connectors import ConnectorContext, Source, Target
+from syncd.context import Inbox
 from syncd.errors import ConfigError
 from syncd.log import get_logger
 from syncd.plugins import PluginHost, PluginInfo, load_plugins
@@ -57,6 +58,7 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
     services: Mapping[str, Any] | None = None,
+    inbox: Inbox | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
@@ -85,5 +87,6 @@ def build_connector(
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
         services=dict(services or {}),
+        inbox=inbox,
     )
     return cls(plugin_config, context)
