@@ -114,7 +114,7 @@ class PipelineSettings(Section):
     schedule: str = "12h"
     enabled: bool = True
     language: str | None = None
-    einvoice: Literal["none", "zugferd", "xrechnung"] = "none"
+    einvoice: Literal["auto", "none", "zugferd", "xrechnung"] = "auto"
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="[pipelines.options.<endpoint>]: per-target options (the target's model)",

@@ -15,6 +15,7 @@ from syncd.config import Config, PipelineSettings
 from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
 from syncd.errors import ConfigError
+from syncd.http import HttpClients
 from syncd.log import get_logger
 from syncd.plugins import PluginHost, PluginInfo, load_plugins
 
@@ -87,6 +88,7 @@ def build_connector(
         company=config.company(),
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
+        http=HttpClients(config.database_url),  # limiters shared per process / state db
         services=dict(services or {}),
     )
     return cls(plugin_config, context)
