@@ -25,7 +25,7 @@ def documents_group() -> None:
 def list_command(obj: Any, state: str | None, pipeline: str | None, limit: int,
                  as_json: bool) -> None:
     """Newest first; the state is the worst of the document's deliveries."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         rows = store.list_documents(state=state, pipeline=pipeline, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
@@ -49,7 +49,7 @@ def list_command(obj: Any, state: str | None, pipeline: str | None, limit: int,
 @click.pass_obj
 def show_command(obj: Any, doc_id: int, as_json: bool) -> None:
     """The document, its revisions, deliveries and every attempt with its error."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         detail = store.document_detail(doc_id)
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))
