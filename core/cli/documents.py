@@ -29,7 +29,7 @@ def documents_group() -> None:
 def list_command(obj: Any, state: str | None, pipeline: str | None, target: str | None,
                  search: str | None, limit: int, as_json: bool) -> None:
     """Newest first; the state is the worst of the document's deliveries."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         page = store.list_documents(state=state, pipeline=pipeline, target=target,
                                     search=search, limit=limit)
     rows = [r.as_dict() for r in page]
@@ -72,7 +72,7 @@ def _document_id(store: Any, ref: str) -> int:
 @click.pass_obj
 def show_command(obj: Any, ref: str, as_json: bool) -> None:
     """The document, its revisions, deliveries, steps and every attempt with its error."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         detail = store.document_detail(_document_id(store, ref))
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))

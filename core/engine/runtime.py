@@ -18,7 +18,7 @@ from syncd.context import Inbox
 from syncd.errors import ConfigError
 from syncd.http import HttpClients
 from syncd.log import get_logger
-from syncd.plugins import PluginHost, PluginInfo, load_plugins
+from syncd.plugins import PluginHost, PluginInfo, check_api, load_plugins
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
@@ -30,6 +30,7 @@ def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> Plug
     for name, obj in extra:
         if host.pm.is_registered(obj):  # an installed plugin also handed in-process: once
             continue
+        check_api(name, "(in-process)", obj)
         host.pm.register(obj, name=name)
         host.plugins[name] = PluginInfo(name, "(in-process)", "",
                                         getattr(obj, "__name__", repr(obj)))
@@ -85,6 +86,7 @@ def build_connector(
     context = ConnectorContext(
         plugin=owner,
         data_dir=data_dir,
+        base_dir=config.base_dir.resolve(),
         endpoint=name,
         pipeline=pipeline.name,
         company=config.company(),
