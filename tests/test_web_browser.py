@@ -64,7 +64,7 @@ def _orders(count: int = 8):
 def live(tmp_path, document_sink):
     site = make_site(tmp_path, document_sink.url, count=30, company=COMPANY,
                      reject_keys=["doc-000004", "doc-000011"])
-    site.store.ingest("demo", "synthetic", ["sink"], list(_orders()), None, store_cursor=False)
+    site.store.ingest("webshop", "synthetic", ["sink"], list(_orders()), None, store_cursor=False)
     engine = site.engine()
     engine.deliver(site.config.settings.pipelines[0])
     engine.close()
@@ -169,8 +169,8 @@ def test_resend_from_the_document_page(open_page, live, document_sink):
 
 def test_run_now_and_reload_with_progress(open_page):
     page = open_page()
-    page.click("tr[data-pipeline=demo] button:has-text('Run now')")
-    assert "Run requested for demo." in page.inner_text("p.flash")
+    page.click("tr[data-pipeline=webshop] button:has-text('Run now')")
+    assert "Run requested for webshop." in page.inner_text("p.flash")
     page.click("nav >> text=Reload")
     page.fill("input[name=from]", "2026-01-01")
     page.fill("input[name=to]", "2026-01-31")

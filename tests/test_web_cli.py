@@ -12,12 +12,13 @@ from syncd.plugins import load_plugins
 from syncd.testing.plugin import PLUGIN
 from syncd.web.auth import authenticate
 from syncd.web.server import WebThread
+from tests.web_csv_plugin import PLUGIN as CSV_PLUGIN
 from tests.web_helpers import OPERATOR, config_text, csrf_of, make_site
 
 
 def _invoke(path, *args, stdin=None):
     context = CliContext(config_path=None)
-    context.host = load_plugins(extra=[PLUGIN])
+    context.host = load_plugins(extra=[PLUGIN, CSV_PLUGIN])
     return CliRunner().invoke(cli, ["-c", str(path), *args], obj=context, input=stdin)
 
 
@@ -28,7 +29,7 @@ def test_add_user_writes_an_argon2_hash_the_config_accepts(tmp_path, document_si
                      "--password-stdin", stdin="correct horse battery\n")
     assert result.exit_code == 0, result.output
     assert "correct horse" not in path.read_text() and "$argon2id$" in path.read_text()
-    config = load_config(path, load_plugins(extra=[PLUGIN]).registry)
+    config = load_config(path, load_plugins(extra=[PLUGIN, CSV_PLUGIN]).registry)
     users = config.settings.web.users
     assert users["anna"].role == "operator"
     assert authenticate(users, "anna", "correct horse battery").name == "anna"
@@ -66,7 +67,7 @@ def test_dashboard_thread_serves_and_stops(tmp_path, document_sink):
             token = csrf_of(client.get("/login").text)
             r = client.post("/login", data={"username": OPERATOR[0], "password": OPERATOR[1],
                                             "csrf": token}, follow_redirects=True)
-            assert r.status_code == 200 and 'data-pipeline="demo"' in r.text
+            assert r.status_code == 200 and 'data-pipeline="webshop"' in r.text
     finally:
         thread.stop()
     assert not thread.thread.is_alive()

@@ -36,16 +36,16 @@ def _act(client, action, ids, back="/documents/error"):
 def test_overview_counts_chart_and_run_now(site, document_sink):
     client = site.login()
     page = client.get("/").text
-    assert 'data-pipeline="demo"' in page and "synthetic → sink" in page
+    assert 'data-pipeline="webshop"' in page and "synthetic → sink" in page
     assert ">11</a>" in page and ">1</a>" in page  # 11 done, 1 rejected in the error column
     assert page.count('class="s-done"') == 1 and "<svg" in page  # today's bar of 30
-    r = client.post("/pipelines/demo/run", data={"csrf": csrf_of(page)})
-    assert "Run requested for demo." in r.text
+    r = client.post("/pipelines/webshop/run", data={"csrf": csrf_of(page)})
+    assert "Run requested for webshop." in r.text
     job = site.app.state.web.jobs.recent()[0]
     _wait(lambda: job.state != "running")
     assert job.state == "finished" and job.result["new"] == 0
-    (event,) = [e for e in site.store.events() if e["kind"] == "run-now"]
-    assert event["actor"] == "erika" and event["pipeline"] == "demo"
+    (event,) = [e for e in site.store.events() if e["kind"] == "run-requested"]
+    assert event["actor"] == "erika" and event["pipeline"] == "webshop"
     assert client.post("/pipelines/nope/run", data={"csrf": csrf_of(page)}).status_code == 404
 
 
@@ -66,7 +66,7 @@ def test_lists_search_filters_and_keyset_paging(site, monkeypatch):
     assert _ids(second) == [6, 5, 4, 3, 2]
     newer = re.search(r'rel="prev" href="\?([^"]+)"', second).group(1).replace("&amp;", "&")
     assert _ids(client.get(f"/documents/done?{newer}").text) == [11, 10, 9, 8, 7]
-    number = site.store.document_detail(5)["deliveries"][0]["number"]
+    number = site.store.document_detail(5)["number"]
     assert _ids(client.get("/documents/done", params={"q": number}).text) == [5]
     assert _ids(client.get("/documents/done", params={"q": "doc-000007"}).text) == [7]
     assert _ids(client.get("/documents/done", params={"pipeline": "other"}).text) == []
@@ -77,7 +77,7 @@ def test_lists_search_filters_and_keyset_paging(site, monkeypatch):
 
 
 def test_search_by_order_id_and_buyer(site):
-    site.store.ingest("demo", "synthetic", ["sink"], [evil_document("order-doc")], None,
+    site.store.ingest("webshop", "synthetic", ["sink"], [evil_document("order-doc")], None,
                       store_cursor=False)
     page = queries.list_documents(site.store, queries.ListFilter("waiting",
                                                                  q="302-1234567-7654321"))
@@ -163,10 +163,10 @@ def test_system_page_lists_plugins_and_masked_config(site):
 
 def test_reload_with_progress_and_per_day_view(site):
     client = site.login()
-    page = client.get("/reload", params={"pipeline": "demo", "from": "2026-01-01",
+    page = client.get("/reload", params={"pipeline": "webshop", "from": "2026-01-01",
                                          "to": "2026-01-31"}).text
     assert "2026" in page and "<td class=\"num\">1</td>" in page
-    r = client.post("/reload", data={"csrf": csrf_of(page), "pipeline": "demo",
+    r = client.post("/reload", data={"csrf": csrf_of(page), "pipeline": "webshop",
                                      "from": "2026-01-01", "to": "2026-01-12"})
     job_path = r.url.path
     assert re.fullmatch(r"/reload/jobs/\d+", job_path) and "data-job" in r.text
@@ -177,15 +177,60 @@ def test_reload_with_progress_and_per_day_view(site):
     assert "already known: 11" in client.get(job_path).text
     reloads = [e for e in site.store.events() if e["kind"] == "reload"]
     assert reloads and reloads[0]["actor"] == "erika"
-    bad = client.post("/reload", data={"csrf": csrf_of(page), "pipeline": "demo",
+    bad = client.post("/reload", data={"csrf": csrf_of(page), "pipeline": "webshop",
                                        "from": "2026-02-01", "to": "2026-01-01"})
     assert "is before" in bad.text
 
 
 def test_days_by_kind_counts_each_document_once(site):
-    days = queries.days_by_kind(site.store, "demo", date(2026, 1, 1), utcnow().date())
+    days = queries.days_by_kind(site.store, "webshop", date(2026, 1, 1), utcnow().date())
     assert sum(d["total"] for d in days) == 12
     (today,) = [d for d in days if d["day"] == utcnow().date().isoformat()]
     assert today == {"day": today["day"], "kind": "-", "total": 1, "done": 0, "waiting": 0,
                      "error": 1, "manual": 0}  # the rejected one: no body, counted on arrival
     assert sum(d["done"] for d in days) == 11 and sum(d["error"] for d in days) == 1
+
+
+CSV = b"order_id,buyer,net\n302-1,Erika,10.00\n302-2,Jan,zehn\n302-3,Sophie,5.50\n"
+
+
+def test_csv_upload_answers_with_accepted_documents_and_rejected_rows(site):
+    client = site.login()
+    form = client.get("/upload").text
+    assert 'enctype="multipart/form-data"' in form
+    r = client.post("/upload", data={"csrf": csrf_of(form), "pipeline": "uploads"},
+                    files={"file": ("rechnungen.csv", CSV, "text/csv")})
+    job_path = r.url.path
+    _wait(lambda: client.get(job_path + ".json").json()["state"] != "running")
+    page = client.get(job_path).text
+    assert "Accepted documents: <strong>2</strong>" in page
+    assert "Rejected rows: 1" in page
+    assert "rechnungen.csv line 3, column net: not an amount: &#39;zehn&#39;" in page
+    (item,) = site.store.inbox_items("uploads")
+    assert item.actor == "erika" and item.filename == "rechnungen.csv"
+    again = client.post("/upload", data={"csrf": csrf_of(page), "pipeline": "uploads"},
+                        files={"file": ("copy.csv", CSV, "text/csv")})
+    assert "it is not read twice" in again.text
+    empty = client.post("/upload", data={"csrf": csrf_of(page), "pipeline": "uploads"},
+                        files={"file": ("e.csv", b"", "text/csv")})
+    assert "The file is empty." in empty.text
+    sneaky = client.post("/upload", data={"csrf": csrf_of(page), "pipeline": "uploads"},
+                         files={"file": ("../../etc/x.csv", b"order_id,buyer,net\n", "text/csv")})
+    assert sneaky.status_code == 200
+    assert [i.filename for i in site.store.inbox_items("uploads")][-1] == "x.csv"
+
+
+def test_pause_and_resume(site):
+    client = site.login()
+    page = client.get("/").text
+    r = client.post("/pipelines/webshop/pause", data={"csrf": csrf_of(page), "paused": "yes"})
+    assert "webshop paused" in r.text and 'class="badge paused"' in r.text
+    assert site.store.is_paused("webshop")
+    r = client.post("/pipelines/webshop/run", data={"csrf": csrf_of(r.text)})
+    job = site.app.state.web.jobs.recent()[0]
+    _wait(lambda: job.state != "running")
+    assert job.state == "paused"
+    r = client.post("/pipelines/webshop/pause", data={"csrf": csrf_of(r.text), "paused": "no"})
+    assert "webshop resumed." in r.text and not site.store.is_paused("webshop")
+    kinds = [(e["kind"], e["actor"]) for e in site.store.events() if e["actor"] == "erika"]
+    assert ("paused", "erika") in kinds and ("resumed", "erika") in kinds

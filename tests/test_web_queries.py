@@ -15,7 +15,7 @@ from tests.web_helpers import evil_document, make_site
 def site(tmp_path, document_sink, state_url):
     s = make_site(tmp_path, document_sink.url, count=9, state_url=state_url,
                   reject_keys=["doc-000001"])
-    s.store.ingest("demo", "synthetic", ["sink"], [evil_document("buyer-doc")], None,
+    s.store.ingest("webshop", "synthetic", ["sink"], [evil_document("buyer-doc")], None,
                    store_cursor=False)
     yield s
     s.app.state.web.close()
@@ -37,7 +37,7 @@ def test_lists_pages_and_searches(site):
     assert rejected.source_key == "doc-000001" and rejected.error == "test: told to reject"
     waiting = queries.list_documents(store, queries.ListFilter("waiting", q="<script>al")).rows
     assert [r.source_key for r in waiting] == ["buyer-doc"]
-    number = store.document_detail(4)["deliveries"][0]["number"]
+    number = store.document_detail(4)["number"]
     assert [r.id for r in queries.list_documents(store, queries.ListFilter(
         "done", q=number)).rows] == [4]
     assert queries.list_documents(store, queries.ListFilter("done", q="50%")).rows == []
@@ -47,15 +47,15 @@ def test_per_day_and_days_by_kind(site):
     today = utcnow().date()
     chart = queries.per_day(site.store, 30)
     assert len(chart) == 30 and chart[today] == {"done": 8, "waiting": 1}
-    days = queries.days_by_kind(site.store, "demo", date(2026, 1, 1), today)
+    days = queries.days_by_kind(site.store, "webshop", date(2026, 1, 1), today)
     assert sum(d["total"] for d in days) == 10
     assert sum(d["done"] for d in days) == 8 and sum(d["error"] for d in days) == 1
 
 
 def test_events_filter_and_page(site):
-    rows, key = queries.list_events(site.store, queries.EventFilter(pipeline="demo"), limit=2)
+    rows, key = queries.list_events(site.store, queries.EventFilter(pipeline="webshop"), limit=2)
     assert len(rows) == 2 and key == rows[-1]["id"]
-    more, _ = queries.list_events(site.store, queries.EventFilter(pipeline="demo"), after=key)
+    more, _ = queries.list_events(site.store, queries.EventFilter(pipeline="webshop"), after=key)
     assert all(r["id"] < key for r in more)
     assert queries.event_choices(site.store)["kinds"]
 

@@ -10,9 +10,9 @@ from syncd.errors import ConfigError
 from syncd.web.auth import check_exposure
 from tests.web_helpers import EVIL, OPERATOR, SECRETS, VIEWER, csrf_of, evil_document, make_site
 
-PAGES = ["/", "/documents/waiting", "/documents/error", "/documents/done", "/documents/manual",
-         "/documents/revised", "/document/1", "/document/1/json", "/events", "/system",
-         "/reload", "/metrics"]
+PAGES = ["/", "/upload", "/documents/waiting", "/documents/error", "/documents/done",
+         "/documents/manual", "/documents/revised", "/document/1", "/document/1/json",
+         "/events", "/system", "/reload", "/metrics"]
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_every_page_but_healthz_needs_a_session(site):
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303, path
         assert r.headers["location"].startswith("/login?next="), path
-    for path in ("/actions/apply", "/pipelines/demo/run", "/reload", "/logout"):
+    for path in ("/actions/apply", "/pipelines/webshop/run", "/pipelines/webshop/pause",
+                 "/reload", "/upload", "/logout"):
         assert client.post(path, follow_redirects=False).status_code in (303, 403), path
     assert client.get("/reload/jobs/1.json").status_code == 401
 
@@ -38,7 +39,7 @@ def test_every_page_but_healthz_needs_a_session(site):
 def test_metrics_public_only_when_configured(tmp_path, document_sink):
     site = make_site(tmp_path, document_sink.url, web="metrics_public = true")
     body = site.client().get("/metrics").text
-    assert 'syncd_deliveries{pipeline="demo",state="done",target="sink"} 12.0' in body
+    assert 'syncd_deliveries{pipeline="webshop",state="done",target="sink"} 12.0' in body
     assert "syncd_deadline_warnings" in body
 
 
@@ -101,13 +102,16 @@ def test_viewer_reads_but_cannot_act(site):
     for path, data in (("/actions/confirm", {"action": "reset", "id": doc_id}),
                        ("/actions/apply", {"action": "reset", "id": doc_id,
                                            "confirmed": "yes"}),
-                       ("/pipelines/demo/run", {}),
-                       ("/reload", {"pipeline": "demo", "from": "2026-01-01",
+                       ("/pipelines/webshop/run", {}),
+                       ("/pipelines/webshop/pause", {"paused": "yes"}),
+                       ("/upload", {"pipeline": "uploads"}),
+                       ("/reload", {"pipeline": "webshop", "from": "2026-01-01",
                                     "to": "2026-01-02"})):
         r = viewer.post(path, data={"csrf": token, **data})
         assert r.status_code == 403 and "your role is viewer" in r.text, path
     assert _error_ids(site) == [doc_id]
-    assert not [e for e in site.store.events() if e["kind"] in ("reset", "run-now")]
+    assert not [e for e in site.store.events()
+                if e["kind"] in ("reset", "run-requested", "paused", "inbox")]
 
 
 def test_actions_without_or_with_a_wrong_csrf_token_are_refused(site):
@@ -118,7 +122,7 @@ def test_actions_without_or_with_a_wrong_csrf_token_are_refused(site):
         if token:
             data["csrf"] = token
         assert operator.post("/actions/apply", data=data).status_code == 403
-        assert operator.post("/pipelines/demo/run", data=data).status_code == 403
+        assert operator.post("/pipelines/webshop/run", data=data).status_code == 403
     assert _error_ids(site) == [doc_id]
     other = site.login(VIEWER)  # another session's token is no good either
     data = {"action": "reset", "id": doc_id, "confirmed": "yes",
@@ -127,7 +131,7 @@ def test_actions_without_or_with_a_wrong_csrf_token_are_refused(site):
 
 
 def test_hostile_data_stays_text(site):
-    site.store.ingest("demo", "synthetic", ["sink"], [evil_document()], None,
+    site.store.ingest("webshop", "synthetic", ["sink"], [evil_document()], None,
                       store_cursor=False)
     operator = site.login()
     listing = operator.get("/documents/waiting").text

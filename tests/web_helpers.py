@@ -25,6 +25,7 @@ from syncd.store import Store
 from syncd.testing.config import render_config
 from syncd.testing.plugin import PLUGIN
 from syncd.web.app import create_app
+from tests.web_csv_plugin import PLUGIN as CSV_PLUGIN
 
 warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
 from starlette.testclient import TestClient  # noqa: E402
@@ -80,10 +81,16 @@ def config_text(sink_url: str, *, count: int = 12, users: bool = True, web: str 
     text = f"[company]\n{company}\n" if company else ""
     text += render_config(plugin={"sink_url": sink_url, "count": count, **plugin},
                          engine={"backoff_base": "10ms", "max_attempts": 2},
+                         # PostgreSQL's pull lock is database-wide: a name no other test uses
+                         pipelines=[{"name": "webshop", "source": "synthetic",
+                                     "targets": ["sink"]},
+                                    {"name": "uploads", "source": "webcsv",
+                                     "targets": ["sink"]}],
                          state_url=state_url)
     text += ('[plugins.amazon]\nenabled = true\nclient_id = "amzn1.application-oa2-client.x"\n'
              f'client_secret = "{SECRETS[1]}"\nrefresh_token = "{SECRETS[2]}"\n'
              'marketplace_ids = ["A1PA6795UKMFR9"]\n\n')
+    text += "[plugins.webcsv]\nenabled = true\n\n"
     text += f'[web]\nsecret_key = "{SECRETS[0]}"\n{web}\n'
     if users:
         for (name, password), role in ((OPERATOR, "operator"), (VIEWER, "viewer")):
@@ -105,9 +112,9 @@ def evil_document(key: str = "evil-1") -> Any:
 def make_site(folder: Path, sink_url: str, *, run: bool = True, **options: Any) -> Site:
     path = folder / "syncd.toml"
     path.write_text(config_text(sink_url, **options))
-    config = load_config(path, load_plugins(extra=[PLUGIN]).registry)
+    config = load_config(path, load_plugins(extra=[PLUGIN, CSV_PLUGIN]).registry)
     store = Store.open(config.database_url)
-    host = build_host(config, [PLUGIN])
+    host = build_host(config, [PLUGIN, CSV_PLUGIN])
     if run:
         engine = Engine(config, store, host=host)
         engine.run_cycle(config.settings.pipelines[0])

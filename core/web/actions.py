@@ -9,9 +9,11 @@ works without JavaScript; only operators get past `checked_form`.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from syncd.errors import SyncdError
 from syncd.store import NotFound
 from syncd.web.app import checked_form, flash, page, safe_next, translator, web
+from syncd.web.queries import last_event_id
 
 ACTIONS = ("reset", "manual", "resend")
 MAX_IDS = 500
@@ -83,18 +86,38 @@ def _resend(w: Any, ids: list[int], actor: str) -> list[str]:
         engine.close()
 
 
-async def run_now(request: Request) -> Response:
-    user, _form = await checked_form(request)
-    w = web(request)
-    name = request.path_params["name"]
+def _pipeline(request: Request, name: str) -> Any:
     try:
-        pipeline = w.config.pipeline(name)
+        return web(request).config.pipeline(name)
     except SyncdError:
         raise HTTPException(404) from None
-    await run_in_threadpool(w.store.event, "run-now", pipeline=pipeline.name, actor=user.name,
-                            message="run requested from the dashboard")
+
+
+async def run_now(request: Request) -> Response:
+    """`Store.request_run` (the event, and the signal a running daemon acts on), then the
+    cycle itself in a job so the page shows its result."""
+    user, _form = await checked_form(request)
+    w = web(request)
+    pipeline = _pipeline(request, request.path_params["name"])
+    await run_in_threadpool(w.store.request_run, pipeline.name, user.name)
     w.jobs.start_run(pipeline.name, user.name)
     flash(request, translator(request).gettext("Run requested for {p}.", p=pipeline.name))
+    return RedirectResponse("/", 303)
+
+
+async def pause(request: Request) -> Response:
+    """`Store.pause` / `Store.resume`: the switch the CLI and the daemon share."""
+    user, form = await checked_form(request)
+    w = web(request)
+    pipeline = _pipeline(request, request.path_params["name"])
+    tr = translator(request)
+    if form.get("paused") == "yes":
+        await run_in_threadpool(w.store.pause, pipeline.name, user.name)
+        flash(request, tr.gettext("{p} paused: nothing is pulled or delivered.",
+                                  p=pipeline.name))
+    else:
+        await run_in_threadpool(w.store.resume, pipeline.name, user.name)
+        flash(request, tr.gettext("{p} resumed.", p=pipeline.name))
     return RedirectResponse("/", 303)
 
 
@@ -116,10 +139,46 @@ async def start_reload(request: Request) -> Response:
     return RedirectResponse(f"/reload/jobs/{job.id}", 303)
 
 
+MAX_UPLOAD_MB = 20
+
+
+async def upload(request: Request) -> Response:
+    """A CSV (e.g. Afterbuy's invoice list) into the pipeline's inbox, then a pull of it."""
+    user, form = await checked_form(request)
+    w = web(request)
+    tr = translator(request)
+    pipeline = _pipeline(request, str(form.get("pipeline", "")))
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise HTTPException(400, "no file")
+    data = await file.read(MAX_UPLOAD_MB * 1024 * 1024 + 1)
+    back = f"/upload?pipeline={pipeline.name}"
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        flash(request, tr.gettext("The file is larger than {n} MB.", n=MAX_UPLOAD_MB),
+              level="error")
+        return RedirectResponse(back, 303)
+    if not data:
+        flash(request, tr.gettext("The file is empty."), level="error")
+        return RedirectResponse(back, 303)
+    name = Path(file.filename.replace("\\", "/")).name[:200] or "upload.csv"
+    marker = await run_in_threadpool(last_event_id, w.store)
+    _item, created = await run_in_threadpool(w.store.inbox_add, pipeline.name, name, data,
+                                             user.name, file.content_type or None)
+    if not created:
+        flash(request, tr.gettext(
+            "This file was uploaded before (same content); it is not read twice."))
+        return RedirectResponse(back, 303)
+    job = w.jobs.start_run(pipeline.name, user.name, kind="import", filename=name,
+                           events_after=marker)
+    return RedirectResponse(f"/reload/jobs/{job.id}", 303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/actions/confirm", confirm, methods=["POST"]),
         Route("/actions/apply", apply, methods=["POST"]),
         Route("/pipelines/{name:str}/run", run_now, methods=["POST"]),
+        Route("/pipelines/{name:str}/pause", pause, methods=["POST"]),
         Route("/reload", start_reload, methods=["POST"]),
+        Route("/upload", upload, methods=["POST"]),
     ]

@@ -11,18 +11,19 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from syncd.connectors import Window
 from syncd.engine import Engine
 from syncd.log import get_logger, masker
+from syncd.store import utcnow
 
 
 @dataclass
 class Job:
     id: int
-    kind: str  # reload | run
+    kind: str  # reload | run | import (a run after an upload)
     pipeline: str
     actor: str
     start: date | None = None
@@ -33,12 +34,15 @@ class Job:
     documents: int = 0
     result: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    filename: str | None = None
+    events_after: int = 0  # the event log's last id when the job started (for its rejects)
+    started_at: datetime = field(default_factory=utcnow)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "pipeline": self.pipeline,
                 "actor": self.actor, "state": self.state, "windows": self.windows,
                 "windows_done": self.windows_done, "documents": self.documents,
-                "result": self.result, "error": self.error,
+                "result": self.result, "error": self.error, "filename": self.filename,
                 "start": self.start.isoformat() if self.start else None,
                 "end": self.end.isoformat() if self.end else None}
 
@@ -83,8 +87,10 @@ class Jobs:
     def start_reload(self, pipeline: str, start: date, end: date, actor: str) -> Job:
         return self._start(Job(0, "reload", pipeline, actor, start, end))
 
-    def start_run(self, pipeline: str, actor: str) -> Job:
-        return self._start(Job(0, "run", pipeline, actor))
+    def start_run(self, pipeline: str, actor: str, *, kind: str = "run",
+                  filename: str | None = None, events_after: int = 0) -> Job:
+        return self._start(Job(0, kind, pipeline, actor, filename=filename,
+                               events_after=events_after))
 
     def _start(self, job: Job) -> Job:
         with self._lock:
@@ -113,10 +119,17 @@ class Jobs:
                 job.state = "finished" if complete else "interrupted"
             else:
                 summary = engine.run_cycle(settings)
-                job.result = {"new": summary.pulled.new, "delivered": summary.delivery.delivered,
+                # the daemon need not repeat what this job just did
+                engine.store.clear_run_request(job.pipeline, job.started_at)
+                job.result = {"new": summary.pulled.new, "revised": summary.pulled.revised,
+                              "unchanged": summary.pulled.unchanged,
+                              "rejected": summary.pulled.rejected,
+                              "delivered": summary.delivery.delivered,
                               "failed": summary.delivery.failed}
                 job.documents = summary.pulled.documents
-                job.state = "finished"
+                job.state = "paused" if summary.paused else "finished"
+                if summary.pull_error:
+                    job.error = masker().mask(summary.pull_error)
         except Exception as exc:  # shown on the page, masked; the engine logged the rest
             job.error = masker().mask(f"{type(exc).__name__}: {exc}")
             job.state = "failed"

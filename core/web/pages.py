@@ -43,6 +43,7 @@ async def overview(request: Request) -> Response:
         runs = w.store.runs()
         upcoming = next_runs(w.config, w.store)
         warnings = w.warnings()
+        controls = w.store.controls()
         rows = []
         for p in w.config.settings.pipelines:
             c = counts.get(p.name, {})
@@ -56,6 +57,7 @@ async def overview(request: Request) -> Response:
                 "last_run": run.last_finished_at if run else None,
                 "next_run": upcoming.get(p.name), "warnings": warnings.get(p.name, []),
                 "job": w.jobs.busy(p.name),
+                "paused": bool(controls.get(p.name) and controls[p.name].paused),
             })
         return {"pipelines": rows, "chart": day_chart(queries.per_day(w.store, 30))}
 
@@ -212,10 +214,25 @@ async def reload_page(request: Request) -> Response:
 
 async def job_page(request: Request) -> Response:
     require(request)
-    job = web(request).jobs.get(request.path_params["job_id"])
+    w = web(request)
+    job = w.jobs.get(request.path_params["job_id"])
     if job is None:
         raise HTTPException(404)
-    return page(request, "job.html", job=job)
+    rejected = []
+    if job.kind == "import" and job.state != "running":
+        rejected = await run_in_threadpool(queries.rejected_since, w.store, job.pipeline,
+                                           job.events_after)
+    return page(request, "job.html", job=job, rejected=rejected)
+
+
+async def upload_page(request: Request) -> Response:
+    require(request)
+    w = web(request)
+    names = [p.name for p in w.config.settings.pipelines if p.enabled]
+    chosen = request.query_params.get("pipeline")
+    return page(request, "upload.html", pipelines=names,
+                chosen=chosen if chosen in names else (names[0] if names else ""),
+                jobs=[j for j in w.jobs.recent(20) if j.kind == "import"])
 
 
 async def job_json(request: Request) -> Response:
@@ -268,6 +285,7 @@ def routes() -> list[Route]:
         Route("/reload", reload_page),
         Route("/reload/jobs/{job_id:int}", job_page),
         Route("/reload/jobs/{job_id:int}.json", job_json),
+        Route("/upload", upload_page),
         Route("/events", events_page),
         Route("/system", system),
     ]

@@ -360,3 +360,19 @@ def event_choices(store: Store) -> dict[str, list[str]]:
                                              .where(events.c.actor.is_not(None))
                                              .order_by(events.c.actor).limit(200))]
     return {"kinds": kinds, "actors": actors}
+
+
+def last_event_id(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0
+
+
+def rejected_since(store: Store, pipeline: str, after: int,
+                   limit: int = 500) -> list[dict[str, Any]]:
+    """The rows a pull refused after event `after`: source key, the source's message (which
+    names the line and column) and its raw data."""
+    query = (sa.select(events).where(events.c.pipeline == pipeline, events.c.id > after,
+                                     events.c.kind == "rejected")
+             .order_by(events.c.id).limit(limit))
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
