@@ -180,6 +180,30 @@ def test_run_now_and_reload_with_progress(open_page):
     assert "already known: 28" in page.inner_text(".job-result")
 
 
+def test_csv_upload_shows_the_rejected_row(open_page, tmp_path):
+    csv_file = tmp_path / "rechnungen.csv"
+    csv_file.write_text("order_id,buyer,net\n302-1,Erika,10.00\n302-2,Jan,zehn\n")
+    page = open_page()
+    page.click("nav >> text=Upload")
+    page.select_option("select[name=pipeline]", "uploads")
+    page.set_input_files("input[name=file]", str(csv_file))
+    page.click("#upload")
+    page.wait_for_selector(".job[data-state=finished]", timeout=20000)
+    assert "Accepted documents: 1" in page.inner_text(".accepted")
+    assert "line 3, column net" in page.inner_text("table.rejected")
+
+
+def test_pause_and_resume(open_page, live):
+    page = open_page()
+    page.click("tr[data-pipeline=webshop] button:has-text('Pause')")
+    assert "webshop paused" in page.inner_text("p.flash")
+    assert page.locator("tr[data-pipeline=webshop] button:has-text('Run now')").is_disabled()
+    assert live[0].store.is_paused("webshop")
+    page.click("tr[data-pipeline=webshop] button:has-text('Resume')")
+    assert "webshop resumed." in page.inner_text("p.flash")
+    assert not live[0].store.is_paused("webshop")
+
+
 def test_german_and_english(open_page):
     page = open_page(locale="de-DE")
     assert "Übersicht" in page.inner_text("nav") and "Jetzt ausführen" in page.inner_text("main")
@@ -194,11 +218,16 @@ def test_german_and_english(open_page):
 def test_viewer_cannot_act(open_page):
     page = open_page(VIEWER)
     assert page.locator("button:has-text('Run now')").count() == 0
+    assert page.locator("button:has-text('Pause')").count() == 0
+    assert "webshop" in page.inner_text("table.pipelines")
     page.click("nav >> text=Errors")
     assert page.locator("input[name=id]").count() == 0
     assert page.locator("button[name=action]").count() == 0
     page.click("nav >> text=Reload")
     assert page.locator("#start-reload").count() == 0
+    page.click("nav >> text=Upload")
+    assert page.locator("input[type=file]").count() == 0
+    assert "your role is viewer" in page.inner_text("main")
 
 
 def test_screenshots_of_the_main_pages(open_page, tmp_path):
@@ -206,6 +235,7 @@ def test_screenshots_of_the_main_pages(open_page, tmp_path):
     folder.mkdir(parents=True, exist_ok=True)
     page = open_page()
     shots = {"overview": "/", "errors": "/documents/error", "done": "/documents/done",
+             "upload": "/upload",
              "document": None, "reload": "/reload?from=2026-01-01&to=2026-01-31",
              "events": "/events", "system": "/system"}
     base = page.url.rstrip("/")
