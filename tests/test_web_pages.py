@@ -234,3 +234,25 @@ def test_pause_and_resume(site):
     assert "webshop resumed." in r.text and not site.store.is_paused("webshop")
     kinds = [(e["kind"], e["actor"]) for e in site.store.events() if e["actor"] == "erika"]
     assert ("paused", "erika") in kinds and ("resumed", "erika") in kinds
+
+
+def test_attachments_by_position_from_the_attachment_store(site):
+    from syncd.model import Attachment, AttachmentRole
+
+    pdf = b"%PDF-1.7 the source's own invoice"
+    doc = evil_document("with-files").model_copy(update={"attachments": (
+        Attachment(filename="R-1.pdf", media_type="application/pdf", data=pdf),
+        Attachment(filename="../R-1.xml", media_type="application/xml",
+                   role=AttachmentRole.EINVOICE, data=b"<Invoice/>"))})
+    site.store.ingest("webshop", "synthetic", ["sink"], [doc], None, store_cursor=False)
+    client = site.login()
+    (doc_id,) = _ids(client.get("/documents/waiting", params={"q": "with-files"}).text)
+    stored = site.store.document_detail(doc_id)["document"]["attachments"]
+    assert all(a.get("data") is None and a["sha256"] for a in stored)  # moved to the store
+    page = client.get(f"/document/{doc_id}").text
+    assert f'href="/document/{doc_id}/attachments/1"' in page
+    assert client.get(f"/document/{doc_id}/pdf").content == pdf  # the source's, not rendered
+    xml = client.get(f"/document/{doc_id}/attachments/1")
+    assert xml.content == b"<Invoice/>"
+    assert xml.headers["content-disposition"] == 'attachment; filename=".._R-1.xml"'
+    assert client.get(f"/document/{doc_id}/attachments/2").status_code == 404

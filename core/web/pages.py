@@ -175,8 +175,24 @@ async def document_pdf(request: Request) -> Response:
         "Cache-Control": "no-store"})
 
 
-def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
-    from syncd.model import AttachmentRole, Document
+def _attachment_bytes(w: Any, doc_id: int, att: Any) -> bytes | None:
+    """Inline bytes, the content-addressed blob, or what the engine fetched for a url."""
+    import sqlalchemy as sa
+
+    from syncd.store.schema import fetches
+
+    if att.data is not None:
+        return att.data
+    digest = att.sha256
+    if digest is None and att.url:
+        with w.store.engine.connect() as conn:
+            digest = conn.execute(sa.select(fetches.c.sha256).where(
+                fetches.c.document_id == doc_id, fetches.c.url == att.url)).scalar()
+    return w.store.blob(digest) if digest else None
+
+
+def _stored_document(w: Any, doc_id: int) -> tuple[dict[str, Any], Any] | None:
+    from syncd.model import Document
 
     try:
         detail = w.store.document_detail(doc_id)
@@ -184,10 +200,21 @@ def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
         return None
     if not detail["document"]:
         return None
-    doc = Document.model_validate(detail["document"])
+    return detail, Document.model_validate(detail["document"])
+
+
+def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
+    from syncd.model import AttachmentRole
+
+    found = _stored_document(w, doc_id)
+    if found is None:
+        return None
+    detail, doc = found
     for att in doc.attachments:
-        if att.role == AttachmentRole.PDF and att.data is not None:
-            return att.data
+        if att.role == AttachmentRole.PDF:
+            data = _attachment_bytes(w, doc_id, att)
+            if data is not None:
+                return data
     renderer = _renderer_for(w, detail["pipeline"])
     if renderer is None:
         return None
@@ -195,6 +222,35 @@ def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
     if number and not doc.number:
         doc = doc.with_number(number, issue_date=date.fromisoformat(issued) if issued else None)
     return renderer.render(doc)
+
+
+async def attachment(request: Request) -> Response:
+    """One of the document's attachments by its position: never by a name or path."""
+    require(request)
+    w = web(request)
+    doc_id, index = request.path_params["doc_id"], request.path_params["index"]
+
+    def load() -> tuple[Any, bytes | None] | None:
+        found = _stored_document(w, doc_id)
+        if found is None or index >= len(found[1].attachments):
+            return None
+        att = found[1].attachments[index]
+        return att, _attachment_bytes(w, doc_id, att)
+
+    try:
+        got = await run_in_threadpool(load)
+    except SyncdError as exc:
+        return page(request, "message.html", status_code=409, message=masker().mask(str(exc)))
+    if got is None or got[1] is None:
+        raise HTTPException(404)
+    att, data = got
+    inline = att.media_type == "application/pdf" and not request.query_params.get("download")
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in att.filename)[:120]
+    return Response(data, media_type=att.media_type, headers={
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{safe}"',
+        "Content-Security-Policy": "sandbox; frame-ancestors 'self'" if not inline
+        else "frame-ancestors 'self'", "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
 
 
 async def reload_page(request: Request) -> Response:
@@ -282,6 +338,7 @@ def routes() -> list[Route]:
         Route("/document/{doc_id:int}", document),
         Route("/document/{doc_id:int}/pdf", document_pdf),
         Route("/document/{doc_id:int}/json", document_json),
+        Route("/document/{doc_id:int}/attachments/{index:int}", attachment),
         Route("/reload", reload_page),
         Route("/reload/jobs/{job_id:int}", job_page),
         Route("/reload/jobs/{job_id:int}.json", job_json),
