@@ -26,7 +26,8 @@ def site(tmp_path, document_sink):
 def test_every_page_but_healthz_needs_a_session(site):
     client = site.client()
     assert client.get("/healthz").text == "ok"
-    for path in PAGES:
+    assert client.get("/metrics").status_code == 401
+    for path in PAGES[:-1]:
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303, path
         assert r.headers["location"].startswith("/login?next="), path

@@ -37,7 +37,7 @@ from syncd.web.i18n import LANGUAGES, Translator, pick_language
 from syncd.web.jobs import Jobs
 
 HERE = Path(__file__).parent
-LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1", "testserver"]
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
 
 
 PAGE_HEADERS = {
@@ -249,8 +249,8 @@ async def metrics(request: Request) -> Response:
 # -- errors: never a traceback, never a value from the config --------------------------------
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    if request.url.path.endswith(".json"):
-        return PlainTextResponse("login required", 401)
+    if request.url.path.endswith(".json") or request.url.path == "/metrics":
+        return PlainTextResponse("login required", 401)  # for scripts, not browsers
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/login?next={quote(target)}", 303)
 
