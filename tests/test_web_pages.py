@@ -256,3 +256,19 @@ def test_attachments_by_position_from_the_attachment_store(site):
     assert xml.content == b"<Invoice/>"
     assert xml.headers["content-disposition"] == 'attachment; filename=".._R-1.xml"'
     assert client.get(f"/document/{doc_id}/attachments/2").status_code == 404
+
+
+def test_revised_list_and_the_diff(site):
+    first = evil_document("rev-1")
+    site.store.ingest("webshop", "synthetic", ["sink"], [first], None, store_cursor=False)
+    engine = site.engine()
+    engine.deliver(site.config.pipeline("webshop"))
+    engine.close()
+    changed = first.model_copy(update={"buyer": first.buyer.model_copy(
+        update={"name": "Erika Mustermann"})})
+    site.store.ingest("webshop", "synthetic", ["sink"], [changed], None, store_cursor=False)
+    client = site.login()
+    (doc_id,) = _ids(client.get("/documents/revised").text)
+    page = client.get(f"/document/{doc_id}").text
+    assert "Changed since it was delivered" in page and "Erika Mustermann" in page
+    assert 'value="resend"' in client.get("/documents/revised").text
