@@ -39,6 +39,7 @@ def test_overview_counts_chart_and_run_now(site, document_sink):
     assert 'data-pipeline="webshop"' in page and "synthetic → sink" in page
     assert ">11</a>" in page and ">1</a>" in page  # 11 done, 1 rejected in the error column
     assert page.count('class="s-done"') == 1 and "<svg" in page  # today's bar of 30
+    assert 'Cursor: {"offset": 12}' in page
     r = client.post("/pipelines/webshop/run", data={"csrf": csrf_of(page)})
     assert "Run requested for webshop." in r.text
     job = site.app.state.web.jobs.recent()[0]

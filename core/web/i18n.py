@@ -164,6 +164,7 @@ GERMAN: dict[str, str] = {
     "Type": "Typ",
     "delivered": "übertragen",
     "Steps": "Schritte",
+    "Cursor": "Lesestand",
     "Changed since it was delivered": "Geändert seit der Übertragung",
     "Step": "Schritt",
     "unchanged": "unverändert",

@@ -44,6 +44,7 @@ async def overview(request: Request) -> Response:
         upcoming = next_runs(w.config, w.store)
         warnings = w.warnings()
         controls = w.store.controls()
+        cursors = {(c.pipeline, c.source): c.cursor for c in w.store.cursors()}
         rows = []
         for p in w.config.settings.pipelines:
             c = counts.get(p.name, {})
@@ -58,6 +59,8 @@ async def overview(request: Request) -> Response:
                 "next_run": upcoming.get(p.name), "warnings": warnings.get(p.name, []),
                 "job": w.jobs.busy(p.name),
                 "paused": bool(controls.get(p.name) and controls[p.name].paused),
+                "cursor": cursors.get((p.name, p.source)),
+                "summary": run.last_summary if run else None,
             })
         return {"pipelines": rows, "chart": day_chart(queries.per_day(w.store, 30))}
 
