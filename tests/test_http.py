@@ -70,7 +70,7 @@ def server():
 
 
 def assert_paced(times: list[float], requests: int, per: float) -> None:
-    """No `requests + 1` arrivals inside one window of `per` seconds (100 ms slack: busy machine)."""
+    """No `requests + 1` arrivals inside one window of `per` seconds (100 ms slack)."""
     for first, last in zip(times, times[requests:], strict=False):
         assert last - first >= per - 0.1, (requests, per, [round(t - times[0], 3) for t in times])
 
