@@ -79,3 +79,17 @@ def test_run_once_with_web(tmp_path, document_sink):
     result = _invoke(path, "run", "--once", "--web")
     assert result.exit_code == 0, result.output
     assert len(document_sink.received()) == 3
+
+
+def test_inside_the_daemon_run_now_only_asks_the_daemon(tmp_path, document_sink):
+    from starlette.testclient import TestClient
+
+    from syncd.web.app import create_app
+
+    site = make_site(tmp_path, document_sink.url, count=2)
+    app = create_app(site.config, site.store, site.host, attached=True)
+    client = site.login(client=TestClient(app, base_url="http://127.0.0.1"))
+    r = client.post("/pipelines/webshop/run", data={"csrf": csrf_of(client.get("/").text)})
+    assert "Run requested for webshop." in r.text
+    assert app.state.web.jobs.recent() == []
+    assert site.store.controls()["webshop"].run_requested_at is not None

@@ -57,7 +57,7 @@ def run_command(ctx: click.Context, once: bool, with_web: bool) -> None:
         if with_web:
             from syncd.web.server import WebThread
 
-            dashboard = WebThread(config, store, engine.host).start()
+            dashboard = WebThread(config, store, engine.host, attached=True).start()
         try:
             code = daemon.run(engine, once=once)
         finally:

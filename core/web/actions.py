@@ -94,13 +94,14 @@ def _pipeline(request: Request, name: str) -> Any:
 
 
 async def run_now(request: Request) -> Response:
-    """`Store.request_run` (the event, and the signal a running daemon acts on), then the
-    cycle itself in a job so the page shows its result."""
+    """`Store.request_run` (the event, and the signal a running daemon acts on); served by
+    `syncd web` alone, the cycle itself then runs in a job so the page shows its result."""
     user, _form = await checked_form(request)
     w = web(request)
     pipeline = _pipeline(request, request.path_params["name"])
     await run_in_threadpool(w.store.request_run, pipeline.name, user.name)
-    w.jobs.start_run(pipeline.name, user.name)
+    if not w.attached:
+        w.jobs.start_run(pipeline.name, user.name)
     flash(request, translator(request).gettext("Run requested for {p}.", p=pipeline.name))
     return RedirectResponse("/", 303)
 

@@ -69,6 +69,7 @@ class Web:
     limiter: auth.LoginLimiter
     jobs: Jobs
     local_actor: str | None = None  # set when no users are configured (loopback only)
+    attached: bool = False  # inside `syncd run --web`: the daemon acts on run requests
     _reader: Engine | None = None
     _reader_lock: threading.Lock = field(default_factory=threading.Lock)
     _warnings: tuple[float, dict[str, list[str]]] | None = None
@@ -277,8 +278,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(config: Config, store: Store, host: PluginHost,
-               make_jobs: Callable[[Callable[[str], Engine]], Jobs] = Jobs) -> Starlette:
-    """The dashboard for one config and store; `host` is the enabled plugin host."""
+               make_jobs: Callable[[Callable[[str], Engine]], Jobs] = Jobs,
+               attached: bool = False) -> Starlette:
+    """The dashboard for one config and store; `host` is the enabled plugin host.
+
+    `attached`: served by the daemon's process, which runs requested cycles itself.
+    """
     from syncd.cli.run import default_actor
     from syncd.web import actions, pages
 
@@ -288,7 +293,7 @@ def create_app(config: Config, store: Store, host: PluginHost,
     holder: dict[str, Web] = {}
     w = Web(config=config, store=store, host=host, env=env, limiter=auth.LoginLimiter(),
             jobs=make_jobs(lambda actor: holder["web"].engine(actor)),
-            local_actor=None if settings.users else default_actor())
+            local_actor=None if settings.users else default_actor(), attached=attached)
     holder["web"] = w
     middleware = [Middleware(SessionMiddleware, secret_key=auth.session_secret(config),
                              session_cookie="syncd_session", same_site="strict",

@@ -19,12 +19,12 @@ from syncd.web.auth import check_exposure
 
 
 def _server(config: Config, store: Store, host: PluginHost, bind: str | None,
-            port: int | None) -> tuple[uvicorn.Server, Any]:
+            port: int | None, attached: bool = False) -> tuple[uvicorn.Server, Any]:
     settings = config.settings.web
     bind = bind or settings.host
     port = settings.port if port is None else port
     check_exposure(config, bind)
-    app = create_app(config, store, host)
+    app = create_app(config, store, host, attached=attached)
     server = uvicorn.Server(uvicorn.Config(app, host=bind, port=port, log_config=None,
                                            access_log=False, server_header=False,
                                            proxy_headers=False, lifespan="off"))
@@ -46,8 +46,9 @@ class WebThread:
     """The dashboard in a thread of another process (the daemon)."""
 
     def __init__(self, config: Config, store: Store, host: PluginHost,
-                 bind: str | None = None, port: int | None = None) -> None:
-        self.server, self.app = _server(config, store, host, bind, port)
+                 bind: str | None = None, port: int | None = None,
+                 attached: bool = False) -> None:
+        self.server, self.app = _server(config, store, host, bind, port, attached)
         self.thread = threading.Thread(target=self.server.run, name="syncd-web", daemon=True)
 
     def start(self, timeout: float = 10.0) -> WebThread:
