@@ -192,8 +192,11 @@ def _windowed(conn: sa.Connection, flt: ListFilter, bound: int | None, backwards
             ids = {i for i in ids if (i <= edge if backwards else i >= edge)}
         if not ids:
             break
+        # the limit keeps the planner on index lookups per candidate (no hash anti-join
+        # over every delivery on PostgreSQL)
         found = conn.execute(_bounded(base.where(documents.c.id.in_(sorted(ids))),
-                                      documents.c.id, None, backwards)).all()
+                                      documents.c.id, None, backwards)
+                             .limit(want - len(rows))).all()
         rows.extend(found)
         if edge is None:
             break
