@@ -29,19 +29,16 @@ def documents_group() -> None:
 def list_command(obj: Any, state: str | None, pipeline: str | None, target: str | None,
                  search: str | None, limit: int, as_json: bool) -> None:
     """Newest first; the state is the worst of the document's deliveries."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         page = store.list_documents(state=state, pipeline=pipeline, target=target,
                                     search=search, limit=limit)
     rows = [r.as_dict() for r in page]
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from syncd.cli.tables import Column, render
 
-    table = Table()
-    for column in ("id", "pipeline", "source key", "state", "number", "targets", "error"):
-        table.add_column(column, overflow="fold")
+    table_rows = []
     for r in page:
         targets = []
         for d in r.deliveries:
@@ -50,9 +47,12 @@ def list_command(obj: Any, state: str | None, pipeline: str | None, target: str 
                 text += f" at {d.step}"
             targets.append(text)
         error = r.error or next((d.waiting_for for d in r.deliveries if d.waiting_for), "")
-        table.add_row(str(r.id), r.pipeline, r.source_key, r.state, r.number or "-",
-                      ", ".join(targets) or "-", (error or "")[:200])
-    Console().print(table)
+        table_rows.append((str(r.id), r.pipeline, r.source_key, r.state, r.number or "-",
+                           ", ".join(targets) or "-", (error or "")[:200]))
+    render([Column("id", justify="right", no_wrap=True), Column("pipeline", drop=3),
+            Column("source key"), Column("state", no_wrap=True),
+            Column("number", no_wrap=True), Column("targets", drop=2),
+            Column("error", drop=1)], table_rows)
     click.echo(f"{len(rows)} document(s)")
 
 
@@ -72,7 +72,7 @@ def _document_id(store: Any, ref: str) -> int:
 @click.pass_obj
 def show_command(obj: Any, ref: str, as_json: bool) -> None:
     """The document, its revisions, deliveries, steps and every attempt with its error."""
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         detail = store.document_detail(_document_id(store, ref))
     if as_json:
         click.echo(json.dumps(detail, indent=2, default=str))

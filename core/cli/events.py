@@ -39,14 +39,16 @@ def events_command(obj: Any, pipeline: str | None, since: str | None,
                    document_id: int | None, limit: int, as_json: bool) -> None:
     """The newest events, oldest first."""
     moment = parse_since(since) if since else None
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         rows = store.events(pipeline=pipeline, since=moment, limit=limit,
                             document_id=document_id)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    for e in rows:
-        where = e["pipeline"] or "-"
-        key = f" {e['source_key']}" if e["source_key"] else ""
-        click.echo(f"{e['at']}Z {where} {e['kind']}{key} by {e['actor'] or '-'}: "
-                   f"{e['message'] or ''}")
+    from syncd.cli.tables import Column, render
+
+    render([Column("at (UTC)", no_wrap=True, drop=1), Column("pipeline", drop=3),
+            Column("kind", no_wrap=True), Column("source key", drop=2),
+            Column("by", drop=4), Column("message")],
+           [(f"{e['at']}", e["pipeline"] or "-", e["kind"], e["source_key"] or "-",
+             e["actor"] or "-", e["message"] or "") for e in rows])

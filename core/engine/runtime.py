@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from syncd.config import Config, PipelineSettings
+from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
 from syncd.context import Inbox
 from syncd.errors import ConfigError
+from syncd.http import HttpClients
 from syncd.log import get_logger
-from syncd.plugins import PluginHost, PluginInfo, load_plugins
+from syncd.plugins import PluginHost, PluginInfo, check_api, load_plugins
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
@@ -28,6 +30,7 @@ def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> Plug
     for name, obj in extra:
         if host.pm.is_registered(obj):  # an installed plugin also handed in-process: once
             continue
+        check_api(name, "(in-process)", obj)
         host.pm.register(obj, name=name)
         host.plugins[name] = PluginInfo(name, "(in-process)", "",
                                         getattr(obj, "__name__", repr(obj)))
@@ -62,30 +65,34 @@ def build_connector(
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
+    `name` is the endpoint as the pipeline writes it; `"lexoffice@shop-b"` gets the
+    connection's config, its own data folder (`data/lexoffice@shop-b`) and that endpoint in
+    its context.
+
     `services` are engine functions connectors may call, e.g. ``lookup_number(source,
     source_key) -> str | None`` (the number the engine gave a document).
     """
     registry = host.registry
     table = registry.sources if kind == "source" else registry.targets
-    cls = table.get(name)
+    base, connection = split_endpoint(name)
+    cls = table.get(base)
     if cls is None:
         raise ConfigError([f"pipelines.{pipeline.name}: no enabled plugin offers a {kind} "
-                           f"named {name!r}"], str(config.path))
-    owner = registry.origin[(kind, name)]
-    plugin_config = config.plugin_configs.get(owner)
-    if plugin_config is None:
-        raise ConfigError([f"plugins.{owner}: not enabled but pipeline {pipeline.name!r} "
-                           f"uses its {kind} {name!r}"], str(config.path))
-    data_dir = Path(config.base_dir) / "data" / owner
+                           f"named {base!r}"], str(config.path))
+    owner, plugin_config = config.connector_config(name, kind)
+    folder = owner if connection is None else f"{owner}@{connection}"
+    data_dir = Path(config.base_dir) / "data" / folder
     data_dir.mkdir(parents=True, exist_ok=True)
     context = ConnectorContext(
         plugin=owner,
         data_dir=data_dir,
+        base_dir=config.base_dir.resolve(),
         endpoint=name,
         pipeline=pipeline.name,
         company=config.company(),
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
+        http=HttpClients(config.database_url),  # limiters shared per process / state db
         services=dict(services or {}),
         inbox=inbox,
     )
