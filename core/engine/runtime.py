@@ -14,6 +14,7 @@ from typing import Any
 from syncd.config import Config, PipelineSettings
 from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
+from syncd.context import Inbox
 from syncd.errors import ConfigError
 from syncd.http import HttpClients
 from syncd.log import get_logger
@@ -60,6 +61,7 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
     services: Mapping[str, Any] | None = None,
+    inbox: Inbox | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
@@ -92,5 +94,6 @@ def build_connector(
         renderer=build_renderer(config, host, pipeline),
         http=HttpClients(config.database_url),  # limiters shared per process / state db
         services=dict(services or {}),
+        inbox=inbox,
     )
     return cls(plugin_config, context)
