@@ -131,7 +131,7 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         hush()
         store = Store.open(config.database_url)
         stack.callback(store.close)
-        _feed(parts, store, out)
+        _feed(parts, store, config, out)
         engine = Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
         code = daemon.run(engine, once=True, handle_signals=False)
         failed = _report(out, store, config)
@@ -142,14 +142,16 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
     ctx.exit(code or (1 if failed else 0))
 
 
-def _feed(parts: Sequence[DemoPart], store: Any, out: Any) -> None:
+def _feed(parts: Sequence[DemoPart], store: Any, config: Any, out: Any) -> None:
     """Let parts push their files through the same inbox path as `syncd import`."""
-    add = getattr(store, "inbox_add", None)
-    if add is None:
-        return
+    from syncd.cli.inbox import import_files, known_pipeline
 
     def importer(pipeline: str, filename: str, data: bytes) -> object:
-        return add(pipeline, filename, data, actor="syncd demo")
+        known_pipeline(config, pipeline)
+        lines = import_files(store, pipeline, [(filename, data)], "syncd demo")
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False)
+        return lines
 
     for part in parts:
         part.feed(importer)
