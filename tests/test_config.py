@@ -330,3 +330,11 @@ targets = ["fake-target@eu"]
         "sk-shared-333")
     assert "sk-shared-333" not in repr(cfg.redacted())
     assert cfg.secrets() == ["sk-shared-333"]
+
+
+def test_environment_overrides_a_connection_key(tmp_path, opt_registry, monkeypatch):
+    monkeypatch.setenv("SYNCD_PLUGINS__FAKE__CONNECTIONS__SHOP-B__API_KEY", "sk-from-env-444")
+    cfg = load_config(write(tmp_path, TWO_ACCOUNTS), opt_registry)
+    assert cfg.connector_config("fake-target@shop-b")[1].api_key.get_secret_value() == (
+        "sk-from-env-444")
+    assert "sk-from-env-444" in cfg.secrets()
