@@ -114,3 +114,13 @@ def test_demo_only_names_a_part(demo):
     result = demo("--only", "nope")
     assert result.exit_code == 2
     assert "no demo part named nope (available: other, sink)" in result.output
+
+
+def test_demo_never_empties_a_folder_with_a_real_config(demo, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "syncd.toml").write_text("[plugins.amazon]\nenabled = true\n")
+    (tmp_path / "d" / "syncd.db").write_bytes(b"precious")
+    result = demo("--only", "sink")
+    assert result.exit_code != 0
+    assert "was not written by `syncd demo`" in str(result.exception)
+    assert (tmp_path / "d" / "syncd.db").read_bytes() == b"precious"

@@ -48,7 +48,15 @@ def demo_config(parts: Mapping[str, dict[str, Any]],
             "plugins": dict(parts), "pipelines": list(pipelines)}
 
 
+MARKER = "# Written by `syncd demo`; every value here is synthetic.\n"
+
+
 def _fresh(folder: Path) -> None:
+    """Empty the demo's state, but never a folder holding a real syncd.toml."""
+    config = folder / "syncd.toml"
+    if config.exists() and not config.read_text("utf-8", errors="replace").startswith(MARKER):
+        raise SyncdError(f"{config} was not written by `syncd demo`; the demo deletes the "
+                         "state database beside it, so choose another --dir")
     for name in ("syncd.db", "syncd.db-wal", "syncd.db-shm"):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "data", ignore_errors=True)
@@ -121,8 +129,7 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         present = set(tables)
         pipelines = [p for part in parts for p in part.pipelines(present)]
         path = folder / "syncd.toml"
-        text = "# Written by `syncd demo`; every value here is synthetic.\n"
-        path.write_text(text + tomli_w.dumps(demo_config(tables, pipelines)), encoding="utf-8")
+        path.write_text(MARKER + tomli_w.dumps(demo_config(tables, pipelines)), encoding="utf-8")
         out.print(f"[bold]syncd demo[/]: {', '.join(p.name for p in parts)}; "
                   f"config written to {path}", soft_wrap=True)
         obj.config_path = path
