@@ -281,7 +281,7 @@ def raw_upload(emulator, options: dict[str, str], *, data: bytes = b"%PDF-1.7 fa
         assert time.monotonic() < deadline, f"feed {feed_id} never finished: {feed}"
         time.sleep(0.01)
     result = api.get_feed_document(feed["resultFeedDocumentId"])
-    data = api.http.get(result["url"]).content
+    data = api.files.get(result["url"]).content
     return processing_report.parse(processing_report.decode(data)).errors
 
 
