@@ -159,7 +159,7 @@ def test_emulator_runs_without_models(tmp_path):
     validator = SpecValidator(tmp_path / "absent")
     assert not validator.enabled
     assert "not available" in validator.reason
-    assert validator.request("createReport", {}) == []
+    assert validator.request("createReport", {"reportType": "R", "marketplaceIds": ["M"]}) == []
 
 
 def test_a_fresh_token_refused_again_stops_with_advice(emulator, client):

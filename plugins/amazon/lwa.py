@@ -104,15 +104,15 @@ class LwaClient:
         description = str(body.get("error_description") or "")
         log.warning("lwa token request failed", status=response.status_code,
                     error=error or None, description=description or None)
-        if error in ADVICE and response.status_code < 500:
-            detail = f" ({description})" if description else ""
-            raise AmazonAuthError(f"Login with Amazon: {error}: {ADVICE[error]}{detail}",
-                                  code=error)
-        if response.status_code == 429:
+        if response.status_code == 429:  # whatever the body says: a throttle, not a verdict
             raise TransientError(
                 f"Login with Amazon throttled the token request (HTTP 429, {self._attempts} "
                 "attempts with backoff); retried later, the credentials are not in question",
                 code="LwaThrottled", retry_after=retry_after_seconds(response))
+        if error in ADVICE and response.status_code < 500:
+            detail = f" ({description})" if description else ""
+            raise AmazonAuthError(f"Login with Amazon: {error}: {ADVICE[error]}{detail}",
+                                  code=error)
         what = f"{error}: {description}".strip(": ") or (
             f"HTTP {response.status_code}, " + ("not LWA's JSON" if not body else "no error code"))
         raise TransientError(f"Login with Amazon is unavailable after {self._attempts} "

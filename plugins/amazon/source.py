@@ -98,15 +98,23 @@ class AmazonSource(AmazonConnection, Source):
             detail = ""
             if report.get("reportDocumentId"):
                 detail = ": " + self._fetch_text(report["reportDocumentId"])[:2000]
-            raise InputError(f"VIDR report {report_id}",
-                             f"Amazon could not produce the report (FATAL){detail}")
+            error = InputError(f"VIDR report {report_id}",
+                               f"Amazon could not produce the report (FATAL){detail}")
+            self.log.error("vidr failed; the pull fails", report_id=report_id, error=str(error))
+            raise error
         with tempfile.TemporaryDirectory(prefix="vidr-", dir=self._tmp()) as tmp:
             path = Path(tmp) / f"{report_id}.tsv"
             document = self.client.get_report_document(report["reportDocumentId"])
             content_type = self.client.download(document["url"], path,
                                                 compression=document.get("compressionAlgorithm"))
-            yield from self._batches(path, report_id, content_type, requested_at, cursor,
-                                     new_cursor, Path(tmp))
+            try:
+                yield from self._batches(path, report_id, content_type, requested_at, cursor,
+                                         new_cursor, Path(tmp))
+            except InputError as exc:  # the report as a whole is unusable: not a quiet pull
+                self.log.error("vidr refused as a whole; the pull fails", report_id=report_id,
+                               bytes=path.stat().st_size if path.exists() else None,
+                               content_type=content_type, error=str(exc))
+                raise
 
     def _tmp(self) -> Path:
         folder = Path(self.context.data_dir) / "tmp"
