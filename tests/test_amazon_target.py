@@ -413,7 +413,8 @@ def test_prepare_renders_the_batch_in_one_go(emulator, source, tmp_path):
             for n in (1, 2, 3)]
     credit = job_of(doc(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000031"),
                     invoice="INV-2026-000031")
-    tgt.prepare([*jobs, credit])
+    waiting = job_of(doc(items, "DEMO-S03/REFUND/F-S03", "CN-2026-000032"))  # no number yet
+    tgt.prepare([*jobs, credit, waiting])
     assert renderer.batches == [4] and renderer.singles == 0
     for job in [*jobs, credit]:
         tgt.run_step("feed", job.with_step("upload", tgt.run_step("upload", job)))

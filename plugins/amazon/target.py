@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.connectors import Job, NumberSeries, RemoteRef, StepResult, Target
-from syncd.errors import ConfigError, DocumentValidationError, PermanentError, TransientError
+from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd.model import Document, DocumentKind, LinkKind
 from syncd_amazon import processing_report
 from syncd_amazon.config import AmazonConfig
@@ -132,14 +132,20 @@ class AmazonTarget(AmazonConnection, Target):
     def prepare(self, jobs: Sequence[Job]) -> None:
         """Render the batch's PDFs in one go (the renderer's fast batch path)."""
         self._prepared = {}
-        todo = [(job, self._final(job)) for job in jobs if "upload" not in job.steps]
-        docs = [doc for _job, doc in todo if doc.number]
+        docs: list[Document] = []
+        for job in jobs:
+            if "upload" in job.steps or not job.document.number:
+                continue
+            try:
+                docs.append(self._final(job))
+            except TransientError:  # its step says why; nothing to render ahead
+                continue
         renderer = self.context.renderer
         if not docs or renderer is None:
             return
         try:
             pdfs = renderer.render_many(docs)
-        except (DocumentValidationError, ValueError) as exc:  # one bad document: each alone
+        except Exception as exc:  # one bad document fails the batch: each renders alone
             self.log.warning("batch rendering failed; rendering one at a time", error=str(exc))
             return
         self._prepared = {(d.source_key, d.number or ""): (_fingerprint(d), bytes(pdf))
