@@ -33,6 +33,7 @@ from syncd.log import get_logger
 from syncd_amazon.processing_report import ReportError, render
 from syncd_amazon.ratelimit import DOCUMENTED
 from syncd_amazon.sandbox.cli import command as cli_command
+from syncd_amazon.sandbox.records import RecordsFile, snapshot
 from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
 from syncd_amazon.sandbox.state import (
     LANDED,
@@ -64,6 +65,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/feeds/2021-06-30/documents/(?P<id>[^/]+)$"), "getFeedDocument"),
     ("GET", re.compile(r"^/files/(?P<id>[^/]+)$"), "download"),
     ("PUT", re.compile(r"^/files/(?P<id>[^/]+)$"), "upload"),
+    ("GET", re.compile(r"^/_records$"), "records"),
 ]
 
 
@@ -123,7 +125,8 @@ class AmazonEmulator:
                  client_secret: str = "sandbox-client-secret",
                  refresh_token: str = "Atzr|sandbox-refresh-token",
                  specs_dir: Path | None = None, url_ttl: float = 300.0,
-                 check_pdf_text: bool = True, fresh_dates: bool = False) -> None:
+                 check_pdf_text: bool = True, fresh_dates: bool = False,
+                 records_file: Path | None = None) -> None:
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.host, self.port = host, port
@@ -136,6 +139,7 @@ class AmazonEmulator:
             self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
         self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
         self.check_pdf_text = check_pdf_text
+        self.records_file = RecordsFile(records_file) if records_file else None
         self.buckets = {op: _Bucket(rate * speedup, burst)
                         for op, (rate, burst) in DOCUMENTED.items()}
         self._server: ThreadingHTTPServer | None = None
@@ -212,6 +216,15 @@ class AmazonEmulator:
                   for key, value in self.config_values(**overrides).items()]
         return "\n".join(lines) + "\n"
 
+    def records(self) -> dict[str, Any]:
+        """What it received (also `GET /_records`): requests, feeds, groups, validation."""
+        return snapshot(self)
+
+    def validation_summary(self) -> str:
+        """Which checks ran on the traffic and how many bodies were off, in one sentence."""
+        with self.state.lock:
+            return self.specs.summary(len(self.state.spec_violations))
+
     # helpers used by the handler -----------------------------------------------------------
     def file_url(self, file_id: str) -> str:
         return f"{self.url}/files/{file_id}?X-Amz-Expires={int(self.state.url_ttl)}" \
@@ -256,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body_out, headers, payload = handler(match, parts, raw, request_id)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise HttpError(500, "InternalFailure", "injected failure after processing")
+            if fault == "garbage":  # processed, answered by something that is not Amazon
+                status, body_out, headers = 200, None, {"Content-Type": "text/html"}
+                payload = b"<html><body>upstream proxy: truncated"
         except HttpError as exc:
             status, body_out, headers, payload = exc.status, exc.body(), {}, None
         except Exception as exc:  # an emulator bug must still answer, and say what broke
@@ -269,8 +285,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "upload", "token") else (len(raw) if raw else None)
             except ValueError:
                 recorded_body = raw[:200]
-            self.emulator.state.record(Recorded(operation, method, parts.path, status,
-                                                recorded_body, time.monotonic(), request_id))
+            if operation != "records":
+                self.emulator.state.record(Recorded(operation, method, parts.path, status,
+                                                    recorded_body, time.monotonic(), request_id))
+                if self.emulator.records_file is not None:
+                    self.emulator.records_file.write(self.emulator)
         if payload is not None:
             self._send_raw(status, payload, headers)
             return
@@ -349,13 +368,20 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(429, "QuotaExceeded",
                             "You exceeded your quota for the requested resource.")
 
+    def op_records(self, match: re.Match[str], parts: Any, raw: bytes,
+                   rid: str) -> tuple[int, Any, dict[str, str], bytes]:
+        data = json.dumps(self.emulator.records(), default=str).encode()
+        return 200, None, {"Content-Type": "application/json"}, data
+
     # LWA -----------------------------------------------------------------------------------
     def op_token(self, match: re.Match[str], parts: Any, raw: bytes,
-                 rid: str) -> tuple[int, Any, dict[str, str], None]:
+                 rid: str) -> tuple[int, Any, dict[str, str], bytes | None]:
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         emu, state = self.emulator, self.emulator.state
         with state.lock:
             failure = state.lwa_failures.pop(0) if state.lwa_failures else None
+        if failure == "throttled":  # LWA's own throttle: 429, a text body, no error code
+            return 429, None, {"Content-Type": "text/plain"}, b"Rate exceeded"
         if failure:
             status = 503 if failure == "temporarily_unavailable" else 500
             if failure not in ("server_error", "temporarily_unavailable"):
@@ -442,6 +468,11 @@ class _Handler(BaseHTTPRequestHandler):
             report.document_id = self.emulator.store_file(
                 state.report_fatal.encode(), "text/plain; charset=UTF-8")
             state.report_fatal = None
+            return
+        if state.report_body is not None:  # a knob: exactly these bytes, even 0 of them
+            data, state.report_body = state.report_body, None
+            report.document_id = self.emulator.store_file(data, state.report_content_type)
+            report.status = "DONE"
             return
         data = state.render_vidr(report)
         if not data:
