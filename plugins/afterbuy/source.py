@@ -1,0 +1,235 @@
+"""The `afterbuy` source: invoice-list CSVs from the pipeline's inbox, PDFs on demand, and
+(when tokens are set) the XML API's `GetSoldItems`.
+
+The engine owns the cursor: `{"inbox": <last file read to the end>, "file": {"id": …,
+"done": …}}` while a long file is committed in several batches, and `{"api": {"since": …,
+"until": …, "after": …}}` for the XML API. A file that cannot be read at all (wrong columns,
+not a CSV) becomes one `Rejected` naming the file; the file stays in the inbox, so after
+fixing `[plugins.afterbuy.columns]` a `syncd reload` of the day it arrived reads it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+
+from syncd.connectors import Batch, Catalog, Cursor, Rejected, Source, Window
+from syncd.context import InboxItem
+from syncd.errors import InputError, PermanentError, TransientError
+from syncd.model import Attachment, Document, DocumentKind
+from syncd_afterbuy.config import AfterbuyConfig
+from syncd_afterbuy.invoices import read_invoice_list
+from syncd_afterbuy.web import AfterbuyWeb, Send
+from syncd_afterbuy.xmlapi import Page, parse_answer, request_xml
+
+BATCH = 500
+API_OVERLAP = timedelta(minutes=10)
+"""Each poll re-reads this much before the last one (clock skew; re-read documents are no-ops)."""
+
+
+def make_client(context: Any, timeout: float, name: str = "afterbuy") -> Any:
+    """The one place an HTTP client is built: the shared client when the engine lends one.
+
+    Either has `.request(method, url, **httpx_kwargs) -> httpx.Response` and `.close()`.
+    """
+    if getattr(context, "http", None) is not None:
+        return context.http.client(name=name, timeout=timeout, retries=3)
+    return httpx.Client(timeout=timeout)
+
+
+class AfterbuySource(Source):
+    name: ClassVar[str] = "afterbuy"
+    config_model: ClassVar[type[AfterbuyConfig]] = AfterbuyConfig
+    config: AfterbuyConfig
+
+    def __init__(self, config: AfterbuyConfig, context: Any) -> None:
+        super().__init__(config, context)
+        self._client: Any = None
+        self._web: AfterbuyWeb | None = None
+
+    # plumbing ------------------------------------------------------------------------------
+    @property
+    def base_dir(self) -> str | None:
+        data_dir = getattr(self.context, "data_dir", None)
+        return str(Path(data_dir).parents[1]) if data_dir else None
+
+    def send(self) -> Send:
+        if self._client is None:
+            self._client = make_client(self.context, self.config.request_timeout.total_seconds())
+        return self._client.request
+
+    @property
+    def web(self) -> AfterbuyWeb:
+        if self._web is None:
+            self._web = AfterbuyWeb(self.config, lambda *a, **k: self.send()(*a, **k))
+        return self._web
+
+    def _log(self, event: str, **fields: Any) -> None:
+        logger = getattr(self.context, "logger", None)
+        if logger is not None:
+            logger.info(event, **fields)
+
+    def discover(self) -> Catalog:
+        return Catalog(kinds=frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE}),
+                       notes="Afterbuy invoice-list CSV via the inbox; PDFs via the web login")
+
+    def check(self) -> None:
+        if self.config.username is not None:
+            self.web._session()
+
+    # reading -------------------------------------------------------------------------------
+    def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
+        state = dict(cursor or {})
+        if window is not None:
+            yield from self._reload(window)
+            return
+        inbox = getattr(self.context, "inbox", None)
+        if inbox is not None:
+            done = state.get("inbox")
+            partial = state.get("file") or {}
+            for item in inbox.items(after=done):
+                skip = partial.get("done", 0) if partial.get("id") == item.id else 0
+                for items, progress in self._file_batches(item, skip):
+                    if progress is None:
+                        state = {**state, "inbox": item.id}
+                        state.pop("file", None)
+                    else:
+                        state = {**state, "file": {"id": item.id, "done": progress}}
+                    yield Batch(items, dict(state))
+        if self.config.api_enabled:
+            yield from self._poll_api(state)
+
+    def _file_items(self, item: InboxItem) -> list[Document | Rejected]:
+        origin = f"{item.filename} (inbox {item.id})"
+        try:
+            data = self.context.inbox.read(item)
+            invoice_list, items = read_invoice_list(
+                data, item.filename, self.config, origin=origin,
+                key_prefix=f"inbox-{item.id}", base_dir=self.base_dir)
+        except InputError as exc:
+            return [Rejected(f"inbox-{item.id}", f"{exc}", {"file": item.filename,
+                                                             "inbox_id": item.id})]
+        if invoice_list.file.encoding_note:
+            logger = getattr(self.context, "logger", None)
+            if logger is not None:
+                logger.warning("afterbuy file not UTF-8", file=item.filename,
+                               encoding=invoice_list.file.encoding,
+                               message=invoice_list.file.encoding_note)
+        self._log("afterbuy file read", file=item.filename, inbox_id=item.id,
+                  documents=sum(isinstance(i, Document) for i in items),
+                  rejected=sum(isinstance(i, Rejected) for i in items),
+                  delimiter=invoice_list.file.delimiter, decimal=invoice_list.decimal,
+                  encoding=invoice_list.file.encoding)
+        return items
+
+    def _file_batches(self, item: InboxItem, skip: int
+                      ) -> Iterator[tuple[list[Document | Rejected], int | None]]:
+        """Chunks of one file; progress is the count done, None for the file's last chunk."""
+        items = self._file_items(item)
+        start = min(skip, len(items))
+        if start == len(items):
+            yield [], None
+            return
+        for begin in range(start, len(items), BATCH):
+            end = min(begin + BATCH, len(items))
+            yield items[begin:end], None if end == len(items) else end
+
+    def _reload(self, window: Window) -> Iterator[Batch]:
+        inbox = getattr(self.context, "inbox", None)
+        if inbox is not None:
+            for item in inbox.items(after=None):
+                received = item.received_at.date()
+                if window.start <= received < window.end:
+                    items = self._file_items(item)
+                    for begin in range(0, len(items), BATCH):
+                        yield Batch(items[begin:begin + BATCH], None)
+        if self.config.api_enabled:
+            start = datetime.combine(window.start, time())
+            end = datetime.combine(window.end, time()) - timedelta(seconds=1)
+            after: int | None = None
+            while True:
+                page = self._api_page(start, end, "InvoiceDate", after)
+                yield Batch(page.items, None)
+                if not page.has_more or page.last_order_id is None:
+                    break
+                after = page.last_order_id
+
+    # XML API -------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return datetime.now(self.context.timezone).replace(tzinfo=None, microsecond=0)
+
+    def _poll_api(self, state: dict[str, Any]) -> Iterator[Batch]:
+        api = dict(state.get("api") or {})
+        if "until" in api:  # an interrupted poll resumes on the same range
+            since = datetime.fromisoformat(api["since"])
+            until = datetime.fromisoformat(api["until"])
+        else:
+            first = self.config.api_since
+            since = (datetime.fromisoformat(api["since"]) if "since" in api else
+                     datetime.combine(first, time()) if first else self._now() - timedelta(days=30))
+            until = self._now()
+        after = api.get("after")
+        while True:
+            page = self._api_page(since, until, "ModDate", after)
+            if page.has_more and page.last_order_id is not None:
+                after = page.last_order_id
+                api = {"since": since.isoformat(), "until": until.isoformat(), "after": after}
+            else:
+                api = {"since": (until - API_OVERLAP).isoformat()}
+            yield Batch(page.items, {**state, "api": api})
+            if "until" not in api:
+                return
+
+    def _api_page(self, since: datetime, until: datetime, field: str, after: int | None) -> Page:
+        body = request_xml(self.config, date_from=since, date_to=until, date_field=field,
+                           after_order=after)
+        response = self.send()("POST", self.config.api_url, content=body,
+                               headers={"Content-Type": "application/xml; charset=utf-8"})
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientError(f"Afterbuy XML API: HTTP {response.status_code}",
+                                 code=str(response.status_code))
+        if response.status_code != 200:
+            raise InputError("Afterbuy XML API", f"HTTP {response.status_code}: "
+                             f"{response.text[:200]}")
+        page = parse_answer(response.content, self.config, self.base_dir)
+        self._log("afterbuy GetSoldItems", orders=len(page.items), has_more=page.has_more,
+                  last_order_id=page.last_order_id, filter=field)
+        return page
+
+    # attachments ---------------------------------------------------------------------------
+    def fetch_attachment(self, document: Document, attachment: Attachment) -> bytes:
+        number = document.number or document.source_key
+        folder = self.config.pdf_folder
+        if folder is not None:
+            if not folder.is_absolute() and self.base_dir:
+                folder = Path(self.base_dir) / folder
+            path = folder / f"{number}.pdf"
+            if path.is_file():
+                return _pdf_bytes(path, number)
+        url = attachment.url or ""
+        if url.startswith(("http://", "https://")):
+            return self.web.download(url, number)
+        if url.startswith("file://"):
+            path = Path(httpx.URL(url).path)
+            if path.is_file():
+                return _pdf_bytes(path, number)
+            raise PermanentError(f"no PDF for invoice {number} ({path} does not exist)")
+        raise PermanentError(f"no PDF for invoice {number}: neither pdf_folder nor pdf_url "
+                             f"has it ({url or 'no url'})")
+
+    def close(self) -> None:
+        self._web = None  # the session cookie goes with it
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _pdf_bytes(path: Path, number: str) -> bytes:
+    data = path.read_bytes()
+    if not data.startswith(b"%PDF-"):
+        raise PermanentError(f"PDF of invoice {number}: {path} is not a PDF")
+    return data
