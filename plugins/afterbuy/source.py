@@ -10,6 +10,7 @@ fixing `[plugins.afterbuy.columns]` a `syncd reload` of the day it arrived reads
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ import httpx
 from syncd.connectors import Batch, Catalog, Cursor, Rejected, Source, Window
 from syncd.context import InboxItem
 from syncd.errors import InputError, PermanentError, TransientError
+from syncd.http import HttpClient, HttpClients, RateLimit
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_afterbuy.config import AfterbuyConfig
 from syncd_afterbuy.invoices import read_invoice_list
@@ -31,14 +33,19 @@ API_OVERLAP = timedelta(minutes=10)
 """Each poll re-reads this much before the last one (clock skew; re-read documents are no-ops)."""
 
 
-def make_client(context: Any, timeout: float, name: str = "afterbuy") -> Any:
-    """The one place an HTTP client is built: the shared client when the engine lends one.
+PACE = 4
+"""Requests per second to Afterbuy (web and XML API together): Afterbuy publishes no limit,
+so syncd stays polite; one budget per account across pipelines and workers."""
 
-    Either has `.request(method, url, **httpx_kwargs) -> httpx.Response` and `.close()`.
-    """
-    if getattr(context, "http", None) is not None:
-        return context.http.client(name=name, timeout=timeout, retries=3)
-    return httpx.Client(timeout=timeout)
+
+def make_client(context: Any, config: AfterbuyConfig) -> HttpClient:
+    """The shared HTTP client (`context.http`, or a standalone one outside the engine)."""
+    http = getattr(context, "http", None) or HttpClients.standalone()
+    account = config.username or (config.account_token.get_secret_value()
+                                  if config.account_token else "anonymous")
+    key = hashlib.sha256(account.encode()).hexdigest()[:12]
+    return http.client(name="afterbuy", timeout=config.request_timeout.total_seconds(),
+                       retries=3, rate=RateLimit(requests=PACE, per=1.0, key=f"afterbuy:{key}"))
 
 
 class AfterbuySource(Source):
@@ -59,7 +66,7 @@ class AfterbuySource(Source):
 
     def send(self) -> Send:
         if self._client is None:
-            self._client = make_client(self.context, self.config.request_timeout.total_seconds())
+            self._client = make_client(self.context, self.config)
         return self._client.request
 
     @property

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
@@ -44,7 +43,11 @@ def _transient(response: httpx.Response, what: str) -> TransientError:
 
 
 class AfterbuyWeb:
-    """Logs in once, keeps the cookie in memory, downloads invoice PDFs."""
+    """Logs in once, keeps the cookie in memory, downloads invoice PDFs.
+
+    `send` is `HttpClient.request` (redirects are not followed, so an expired session's
+    redirect to the login page is seen as such).
+    """
 
     def __init__(self, config: AfterbuyConfig, send: Send) -> None:
         self.config = config
@@ -57,8 +60,7 @@ class AfterbuyWeb:
         config = self.config
         assert config.login_url and config.username and config.password
         response = self.send("POST", config.login_url, data={
-            "username": config.username, "password": config.password.get_secret_value()},
-            follow_redirects=False)
+            "username": config.username, "password": config.password.get_secret_value()})
         if response.status_code in (429,) or response.status_code >= 500:
             raise _transient(response, "Afterbuy login")
         cookies = [f"{name}={value}" for name, value in response.cookies.items()]
@@ -77,14 +79,15 @@ class AfterbuyWeb:
 
     def download(self, url: str, number: str) -> bytes:
         """The PDF of invoice `number`; PermanentError when Afterbuy has none."""
-        headers: dict[str, Any] = {"Accept": "application/pdf"}
+        secret: dict[str, str] = {}
         use_login = self.config.username is not None
         stale: str | None = None
         for attempt in (1, 2):
             if use_login:
                 cookie = self._session(stale)
-                headers["Cookie"] = cookie
-            response = self.send("GET", url, headers=headers, follow_redirects=False)
+                secret["Cookie"] = cookie  # masked in every log line
+            response = self.send("GET", url, headers={"Accept": "application/pdf"},
+                                 secret_headers=secret)
             if use_login and _expired(response, self.config.login_url or ""):
                 stale = cookie
                 if attempt == 1:
