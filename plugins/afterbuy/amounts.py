@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 CURRENCY_MARKS = re.compile(r"(€|EUR|eur)")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
@@ -85,6 +86,7 @@ def parse_money(text: str, decimal: str) -> Decimal:
     return number.quantize(Decimal("0.01"))
 
 
+@lru_cache(maxsize=256)
 def parse_rate(text: str, decimal: str) -> Decimal:
     """`19`, `19 %`, `19,00` or `0.19` as the fraction 0.19."""
     value = parse_number(text.replace("%", ""), decimal)
@@ -96,7 +98,9 @@ def parse_rate(text: str, decimal: str) -> Decimal:
     return rate.normalize() if rate else Decimal(0)
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str, date_format: str = "auto") -> date:
+    """A date (a file repeats each one many times: cached)."""
     value = text.strip()
     formats = DATE_FORMATS if date_format == "auto" else (date_format, date_format.split(" ")[0])
     for fmt in formats:

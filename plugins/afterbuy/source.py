@@ -24,7 +24,7 @@ from syncd.errors import InputError, PermanentError, TransientError
 from syncd.http import HttpClient, HttpClients, RateLimit
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_afterbuy.config import AfterbuyConfig
-from syncd_afterbuy.invoices import read_invoice_list
+from syncd_afterbuy.invoices import InvoiceList, open_invoice_list
 from syncd_afterbuy.web import AfterbuyWeb, Send
 from syncd_afterbuy.xmlapi import Page, parse_answer, request_xml
 
@@ -110,40 +110,41 @@ class AfterbuySource(Source):
         if self.config.api_enabled:
             yield from self._poll_api(state)
 
-    def _file_items(self, item: InboxItem) -> list[Document | Rejected]:
-        origin = f"{item.filename} (inbox {item.id})"
+    def _open(self, item: InboxItem) -> InvoiceList | Rejected:
         try:
             data = self.context.inbox.read(item)
-            invoice_list, items = read_invoice_list(
-                data, item.filename, self.config, origin=origin,
+            invoice_list = open_invoice_list(
+                data, item.filename, self.config, origin=f"{item.filename} (inbox {item.id})",
                 key_prefix=f"inbox-{item.id}", base_dir=self.base_dir)
         except InputError as exc:
-            return [Rejected(f"inbox-{item.id}", f"{exc}", {"file": item.filename,
-                                                             "inbox_id": item.id})]
-        if invoice_list.file.encoding_note:
-            logger = getattr(self.context, "logger", None)
-            if logger is not None:
-                logger.warning("afterbuy file not UTF-8", file=item.filename,
-                               encoding=invoice_list.file.encoding,
-                               message=invoice_list.file.encoding_note)
-        self._log("afterbuy file read", file=item.filename, inbox_id=item.id,
-                  documents=sum(isinstance(i, Document) for i in items),
-                  rejected=sum(isinstance(i, Rejected) for i in items),
-                  delimiter=invoice_list.file.delimiter, decimal=invoice_list.decimal,
-                  encoding=invoice_list.file.encoding)
-        return items
+            return Rejected(f"inbox-{item.id}", str(exc), {"file": item.filename,
+                                                            "inbox_id": item.id})
+        file = invoice_list.file
+        if file.encoding_note and self.context.logger is not None:
+            self.context.logger.warning("afterbuy file is not UTF-8", file=item.filename,
+                                        encoding=file.encoding, message=file.encoding_note)
+        return invoice_list
 
-    def _file_batches(self, item: InboxItem, skip: int
+    def _file_batches(self, item: InboxItem, skip: int = 0
                       ) -> Iterator[tuple[list[Document | Rejected], int | None]]:
-        """Chunks of one file; progress is the count done, None for the file's last chunk."""
-        items = self._file_items(item)
-        start = min(skip, len(items))
-        if start == len(items):
-            yield [], None
+        """Chunks of one file; progress is the count done, None with the file's last chunk."""
+        opened = self._open(item)
+        if isinstance(opened, Rejected):
+            yield [opened], None
             return
-        for begin in range(start, len(items), BATCH):
-            end = min(begin + BATCH, len(items))
-            yield items[begin:end], None if end == len(items) else end
+        total, done, batch = len(opened), min(skip, len(opened)), []
+        rejected = 0
+        for doc in opened.items(done):
+            batch.append(doc)
+            rejected += isinstance(doc, Rejected)
+            done += 1
+            if len(batch) == BATCH and done < total:
+                yield batch, done
+                batch = []
+        self._log("afterbuy file read", file=item.filename, inbox_id=item.id, items=total,
+                  rejected_now=rejected, resumed_at=skip, delimiter=opened.file.delimiter,
+                  decimal=opened.decimal, encoding=opened.file.encoding)
+        yield batch, None
 
     def _reload(self, window: Window) -> Iterator[Batch]:
         inbox = getattr(self.context, "inbox", None)
@@ -151,9 +152,8 @@ class AfterbuySource(Source):
             for item in inbox.items(after=None):
                 received = item.received_at.date()
                 if window.start <= received < window.end:
-                    items = self._file_items(item)
-                    for begin in range(0, len(items), BATCH):
-                        yield Batch(items[begin:begin + BATCH], None)
+                    for items, _ in self._file_batches(item):
+                        yield Batch(items, None)
         if self.config.api_enabled:
             start = datetime.combine(window.start, time())
             end = datetime.combine(window.end, time()) - timedelta(seconds=1)
