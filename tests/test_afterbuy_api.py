@@ -85,6 +85,9 @@ def test_wrong_tokens_stop_the_pipeline_with_a_config_error(tmp_path, emulator):
     source = api_source(tmp_path, emulator, account_token="falsch")
     with pytest.raises(ConfigError, match="Authentifizierung fehlgeschlagen"):
         list(source.read(None))
+    with pytest.raises(ConfigError):
+        source.check()
+    api_source(tmp_path, emulator).check()
 
 
 def test_the_request_carries_tokens_filters_and_range():

@@ -87,3 +87,27 @@ def test_secrets_are_secret():
                             pdf_url="https://p/{invoice_number}", partner_token="pt",
                             account_token="at")
     assert "geheim" not in repr(config) and "pt" not in str(config.partner_token)
+
+
+def test_syncd_sandbox_afterbuy_serves_login_pdfs_and_the_csv(tmp_path):
+    import httpx
+
+    csv_path = tmp_path / "export.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "syncd", "sandbox", "afterbuy", "--invoices",
+                             "5", "--csv", str(csv_path)], stdout=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    try:
+        lines = [proc.stdout.readline() for _ in range(2)]
+        url = lines[1].split(" on ", 1)[1].split(" ", 1)[0]
+        assert url.startswith("http://127.0.0.1:")
+        with httpx.Client(base_url=url) as client:
+            login = client.post("/login", data={"username": "sandbox-user",
+                                                "password": "sandbox-password"})
+            assert login.status_code == 302 and "ABSESSION" in login.cookies
+            pdf = client.get("/rechnungen/10003.pdf")
+            assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+            assert client.get("/rechnungen/99999.pdf").status_code == 404
+        assert csv_path.read_bytes().startswith(b"Rechnungsnummer;")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

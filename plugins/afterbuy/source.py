@@ -85,8 +85,12 @@ class AfterbuySource(Source):
                        notes="Afterbuy invoice-list CSV via the inbox; PDFs via the web login")
 
     def check(self) -> None:
+        """Log in (wrong password: ConfigError) and, with tokens, ask the API for one minute."""
         if self.config.username is not None:
             self.web._session()
+        if self.config.api_enabled:
+            now = self._now()
+            self._api_page(now - timedelta(minutes=1), now, "ModDate", None)
 
     # reading -------------------------------------------------------------------------------
     def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
