@@ -111,6 +111,23 @@ def test_two_rows_of_one_invoice_that_disagree_reject_the_invoice(second, column
     assert "line 2" in rejected.error
 
 
+def test_item_rows_may_leave_the_invoice_fields_empty():
+    text = (HEADER + "10001;03.11.2026;Jana;ACME;AT;Tasse;1;10,00;19;1,90;11,90\r\n"
+            "10001;;;;;Teller;1;5,00;7;0,35;5,35\r\n")
+    (doc,) = parse(text)[1]
+    assert doc.buyer.name == "Jana" and doc.billing_address.country == "AT"
+    assert len(doc.lines) == 2 and len(doc.vat_breakdown) == 2
+
+
+def test_an_unknown_currency_names_its_column():
+    text = ("Rechnungsnummer;Rechnungsdatum;Brutto;MwSt-Satz;Währung\r\n"
+            "1;03.11.2026;11,90;19;Taler\r\n2;03.11.2026;11,90;19;€\r\n")
+    items = by_key(parse(text)[1])
+    assert items["1"].error == "liste.csv:2: column 'Währung': 'Taler' is not a currency code " \
+        "such as EUR"
+    assert items["2"].currency == "EUR"
+
+
 def test_line_numbers_count_quoted_line_breaks_and_the_delimiter_inside_quotes():
     text = (HEADER + '10001;03.11.2026;"Weiß; Partner";;DE;"Set\r\n(2 Stück)";1;10,00;19;1,90;'
             '11,90\r\n10002;03.11.2026;B;;DE;Tasse;1;kaputt;19;1,90;11,90\r\n')

@@ -75,6 +75,13 @@ def country_code(text: str) -> str:
     return code
 
 
+def currency_code(text: str) -> str:
+    value = {"€": "EUR", "EURO": "EUR"}.get(text.strip().upper(), text.strip().upper())
+    if len(value) != 3 or not value.isalpha():
+        raise ValueProblem(f"{text!r} is not a currency code such as EUR")
+    return value
+
+
 @dataclass
 class Problem:
     line: int
@@ -217,31 +224,42 @@ class InvoiceList:
 
     def build(self, invoice: _Invoice) -> Document | Rejected:
         problems: list[Problem] = []
-        first: dict[str, tuple[str, int]] = {}
-        for row in invoice.rows:
-            for name in CONSISTENT:
-                value = self._cell(row, name)
-                if name not in first:
-                    first[name] = (value, row.line)
-                elif value != first[name][0]:
-                    was, where = first[name]
-                    problems.append(Problem(row.line, self.mapping[name],
-                                            f"{value!r} disagrees with {was!r} on line {where} "
-                                            f"of invoice {invoice.number}"))
+        head = self._head(invoice, problems)
         lines = [self._line(row, problems) for row in invoice.rows]
-        head = invoice.rows[0]
-        issue = self._value(head, "invoice_date", problems,
-                            lambda v: parse_date(v, self.config.date_format))
-        paid = self._value(head, "paid_date", problems,
-                           lambda v: parse_date(v, self.config.date_format))
+        date_of = lambda v: parse_date(v, self.config.date_format)  # noqa: E731
+        issue = self._value(head, "invoice_date", problems, date_of)
+        paid = self._value(head, "paid_date", problems, date_of)
         country = self._value(head, "country", problems, country_code)
+        currency = self._value(head, "currency", problems, currency_code)
         if problems:
             return self._reject(invoice, problems)
         try:
-            return self._document(invoice, [line for line in lines if line is not None], issue,
-                                  paid, country)
+            return self._document(invoice, head, [line for line in lines if line is not None],
+                                  issue, paid, country, currency)
         except (DocumentValidationError, ValueError) as exc:
             return self._reject(invoice, [Problem(head.line, self.mapping["gross"], str(exc))])
+
+    def _head(self, invoice: _Invoice, problems: list[Problem]) -> _Row:
+        """The invoice-level values: each field's first non-empty cell among the rows.
+
+        Item rows may repeat them or leave them empty; two different values are a problem.
+        """
+        values = list(invoice.rows[0].values)
+        seen: dict[str, int] = {}
+        consistent = [(name, self._pos[name]) for name in CONSISTENT if name in self._pos]
+        for row in invoice.rows:
+            for name, pos in consistent:
+                value = row.values[pos]
+                if not value:
+                    continue
+                if name not in seen:
+                    seen[name] = row.line
+                    values[pos] = value
+                elif value != values[pos]:
+                    problems.append(Problem(row.line, self.mapping[name],
+                                            f"{value!r} disagrees with {values[pos]!r} on line "
+                                            f"{seen[name]} of invoice {invoice.number}"))
+        return _Row(invoice.rows[0].line, tuple(values))
 
     def _value(self, row: _Row, name: str, problems: list[Problem],
                parse: Callable[[str], Any]) -> Any:
@@ -291,9 +309,8 @@ class InvoiceList:
                 "sku": self._cell(row, "sku") or None,
                 "order_id": self._cell(row, "order_id") or None}
 
-    def _document(self, invoice: _Invoice, lines: list[dict], issue: date | None,
-                  paid: date | None, country: str | None) -> Document:
-        head = invoice.rows[0]
+    def _document(self, invoice: _Invoice, head: _Row, lines: list[dict], issue: date | None,
+                  paid: date | None, country: str | None, currency: str | None) -> Document:
         total = sum((line["gross"] for line in lines), Decimal(0))
         credit = total < 0 or bool(self.credit_pattern and
                                    self.credit_pattern.search(invoice.number))
@@ -315,7 +332,7 @@ class InvoiceList:
         return build_document(
             kind=DocumentKind.CREDIT_NOTE if credit else DocumentKind.INVOICE,
             source=SOURCE, source_key=invoice.number, number=invoice.number,
-            currency=(cell("currency") or self.config.default_currency).upper().replace("€", "EUR"),
+            currency=currency or self.config.default_currency,
             issue_date=issue, buyer=buyer,
             billing_address=Address(name=buyer.name, company=buyer.company, country=country),
             references=References(order_id=cell("order_id")),
