@@ -55,8 +55,14 @@ def detect_decimal(samples: Iterable[str]) -> str:
     return "." if dot > comma else ","
 
 
+_PLAIN = {",": re.compile(r"-?\d+(?:,\d+)?"), ".": re.compile(r"-?\d+(?:\.\d+)?")}
+"""The common case, `-12,50` without grouping or currency: read without the general path."""
+
+
 def parse_number(text: str, decimal: str) -> Decimal:
     """`1.234,56`, `-12,50 €`, `1234.56` (with `decimal="."`) as a Decimal; ValueProblem else."""
+    if _PLAIN[decimal].fullmatch(text):
+        return Decimal(text.replace(",", ".") if decimal == "," else text)
     raw = text
     value, negative = _clean(text)
     if not value:
