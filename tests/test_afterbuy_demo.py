@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from syncd.demo import DemoPart
 from syncd_afterbuy.config import AfterbuyConfig
 from syncd_afterbuy.demo import AfterbuyDemo
@@ -16,6 +18,8 @@ def test_the_demo_part_starts_the_emulator_and_feeds_the_pipeline_inbox(tmp_path
         config = AfterbuyConfig(**table)
         assert config.enabled and config.pdf_url.startswith("http://127.0.0.1:")
         assert part.pipelines({"afterbuy", "amazon"}) == []
+        part.feed(lambda *args: pytest.fail("no pipeline, no feed"))
+        assert part.notes() == []
         (pipeline,) = part.pipelines({"afterbuy", "lexoffice"})
         assert pipeline["source"] == "afterbuy" and pipeline["targets"] == ["lexoffice"]
         pushed = []

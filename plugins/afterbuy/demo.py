@@ -22,6 +22,8 @@ class AfterbuyDemo(DemoPart):
     def __init__(self, count: int = 12) -> None:
         self.export: GeneratedExport = generate(count, bom=True)
         self.emulator: AfterbuyEmulator | None = None
+        self.active = False
+        """True once `pipelines` found a target for the Afterbuy documents."""
 
     def start(self, folder: Path) -> dict[str, Any]:
         self.emulator = AfterbuyEmulator(self.export.invoices).start()
@@ -29,16 +31,18 @@ class AfterbuyDemo(DemoPart):
         return self.emulator.config_values()
 
     def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
-        if "lexoffice" not in plugins:
+        self.active = "lexoffice" in plugins
+        if not self.active:
             return []
         return [{"name": PIPELINE, "source": "afterbuy", "targets": ["lexoffice"],
                  "schedule": "12h"}]
 
     def feed(self, importer: Importer) -> None:
-        importer(PIPELINE, FILENAME, self.export.data)
+        if self.active:
+            importer(PIPELINE, FILENAME, self.export.data)
 
     def notes(self) -> list[str]:
-        if self.emulator is None:
+        if self.emulator is None or not self.active:
             return []
         em = self.emulator
         credit = sum(i.credit for i in self.export.invoices)
