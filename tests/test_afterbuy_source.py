@@ -155,3 +155,24 @@ def test_pdfs_from_the_pdf_folder(tmp_path):
         b"%PDF-1.4 test"
     with pytest.raises(PermanentError, match="no PDF for invoice 10002"):
         source.fetch_attachment(docs["10002"], docs["10002"].attachments[0])
+
+
+def test_pdfs_from_a_zip_uploaded_through_the_inbox(tmp_path):
+    import io
+    import zipfile
+
+    inbox = MemoryInbox()
+    inbox.push("liste.csv", generate(3).data)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("Belege/10002.pdf", b"%PDF-1.4 aus dem zip")
+        archive.writestr("Belege/liesmich.txt", b"nothing")
+    inbox.push("Belege.zip", buffer.getvalue())
+    source = make_source(tmp_path, inbox, pdf_folder="leer")
+    items, cursor = read_all(source)
+    assert len(items) == 3 and cursor == {"inbox": 2}  # the archive is no invoice list
+    docs = documents(items)
+    assert source.fetch_attachment(docs["10002"], docs["10002"].attachments[0]) == \
+        b"%PDF-1.4 aus dem zip"
+    with pytest.raises(PermanentError, match="no PDF for invoice 10003"):
+        source.fetch_attachment(docs["10003"], docs["10003"].attachments[0])

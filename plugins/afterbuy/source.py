@@ -25,6 +25,7 @@ from syncd.http import HttpClient, HttpClients, RateLimit
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_afterbuy.config import AfterbuyConfig
 from syncd_afterbuy.invoices import InvoiceList, open_invoice_list
+from syncd_afterbuy.pdfzip import ZipPdfs, is_zip
 from syncd_afterbuy.web import AfterbuyWeb, Send
 from syncd_afterbuy.xmlapi import Page, parse_answer, request_xml
 
@@ -56,6 +57,7 @@ class AfterbuySource(Source):
     def __init__(self, config: AfterbuyConfig, context: Any) -> None:
         super().__init__(config, context)
         self._client: Any = None
+        self._zips: ZipPdfs | None = None
         self._web: AfterbuyWeb | None = None
 
     # plumbing ------------------------------------------------------------------------------
@@ -114,7 +116,17 @@ class AfterbuySource(Source):
         if self.config.api_enabled:
             yield from self._poll_api(state)
 
-    def _open(self, item: InboxItem) -> InvoiceList | Rejected:
+    @property
+    def zips(self) -> ZipPdfs:
+        if self._zips is None:
+            self._zips = ZipPdfs(getattr(self.context, "inbox", None))
+        return self._zips
+
+    def _open(self, item: InboxItem) -> InvoiceList | Rejected | None:
+        """The parsed invoice list; None for a ZIP of PDFs (read by fetch_attachment)."""
+        if is_zip(item):
+            self._log("afterbuy PDF archive", file=item.filename, pdfs=self.zips.count(item))
+            return None
         try:
             data = self.context.inbox.read(item)
             invoice_list = open_invoice_list(
@@ -133,6 +145,9 @@ class AfterbuySource(Source):
                       ) -> Iterator[tuple[list[Document | Rejected], int | None]]:
         """Chunks of one file; progress is the count done, None with the file's last chunk."""
         opened = self._open(item)
+        if opened is None:
+            yield [], None
+            return
         if isinstance(opened, Rejected):
             yield [opened], None
             return
@@ -221,6 +236,11 @@ class AfterbuySource(Source):
             path = folder / f"{number}.pdf"
             if path.is_file():
                 return _pdf_bytes(path, number)
+        zipped = self.zips.find(number)
+        if zipped is not None:
+            if not zipped.startswith(b"%PDF-"):
+                raise PermanentError(f"PDF of invoice {number} in an uploaded ZIP is not a PDF")
+            return zipped
         url = attachment.url or ""
         if url.startswith(("http://", "https://")):
             return self.web.download(url, number)
