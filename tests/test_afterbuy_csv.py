@@ -160,6 +160,15 @@ def test_a_file_that_is_really_cp1252_is_detected_and_named():
     assert all(d.extra["afterbuy:encoding"] == "cp1252" for d in docs.values())
 
 
+def test_utf16_is_read_and_named_and_binary_files_are_refused():
+    export = generate(3)
+    invoice_list, items = parse(export.data.decode().encode("utf-16"))
+    assert invoice_list.file.encoding == "utf-16" and "UTF-16" in invoice_list.file.encoding_note
+    assert len(items) == 3
+    with pytest.raises(InputError, match="liste.csv: not a text file"):
+        parse(b"%PDF-1.4\x00\x00binary")
+
+
 def test_a_renamed_column_mapping_and_header_matching_ignore_case_and_spacing():
     columns = Columns(invoice_number="Beleg-Nr.", gross="Gesamt brutto")
     export = write_csv(make_invoices(5), columns=columns)

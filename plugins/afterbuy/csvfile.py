@@ -29,6 +29,15 @@ def normalise_header(name: str) -> str:
 
 def decode(data: bytes, filename: str) -> tuple[str, str, str | None]:
     """The text, its encoding and a note when it was not UTF-8 (InputError when unreadable)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16", (
+                f"{filename} is UTF-16; read as such. Export with character encoding UTF-8.")
+        except UnicodeDecodeError as exc:
+            raise InputError(filename, f"broken UTF-16 at byte {exc.start}") from None
+    if b"\x00" in data[:8192]:
+        raise InputError(filename, "not a text file (it holds NUL bytes): upload the CSV "
+                         "export of the Rechnungsliste")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
