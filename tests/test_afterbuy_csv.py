@@ -165,7 +165,7 @@ def test_utf16_is_read_and_named_and_binary_files_are_refused():
     invoice_list, items = parse(export.data.decode().encode("utf-16"))
     assert invoice_list.file.encoding == "utf-16" and "UTF-16" in invoice_list.file.encoding_note
     assert len(items) == 3
-    with pytest.raises(InputError, match="liste.csv: not a text file"):
+    with pytest.raises(InputError, match=r"liste\.csv: not a text file"):
         parse(b"%PDF-1.4\x00\x00binary")
 
 
