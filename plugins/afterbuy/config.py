@@ -80,6 +80,9 @@ class AfterbuyConfig(PluginConfig):
     default_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     default_country: str = Field(default="DE", pattern=r"^[A-Z]{2}$")
     request_timeout: Duration = Field(default="60s")  # type: ignore[assignment]
+    rate_limit: int = Field(default=4, ge=1, le=100, description=(
+        "Requests per second to Afterbuy (web and API together, per account): Afterbuy "
+        "publishes no limit, so syncd stays polite"))
     partner_token: SecretStr | None = None
     account_token: SecretStr | None = None
     api_url: str = DEFAULT_API_URL

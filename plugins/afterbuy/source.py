@@ -34,19 +34,18 @@ API_OVERLAP = timedelta(minutes=10)
 """Each poll re-reads this much before the last one (clock skew; re-read documents are no-ops)."""
 
 
-PACE = 4
-"""Requests per second to Afterbuy (web and XML API together): Afterbuy publishes no limit,
-so syncd stays polite; one budget per account across pipelines and workers."""
-
-
 def make_client(context: Any, config: AfterbuyConfig) -> HttpClient:
-    """The shared HTTP client (`context.http`, or a standalone one outside the engine)."""
+    """The shared HTTP client (`context.http`, or a standalone one outside the engine).
+
+    One pacing budget per Afterbuy account (`rate_limit` per second) for every pipeline and
+    worker using it."""
     http = getattr(context, "http", None) or HttpClients.standalone()
     account = config.username or (config.account_token.get_secret_value()
                                   if config.account_token else "anonymous")
     key = hashlib.sha256(account.encode()).hexdigest()[:12]
     return http.client(name="afterbuy", timeout=config.request_timeout.total_seconds(),
-                       retries=3, rate=RateLimit(requests=PACE, per=1.0, key=f"afterbuy:{key}"))
+                       retries=3, rate=RateLimit(requests=config.rate_limit, per=1.0,
+                                      key=f"afterbuy:{key}"))
 
 
 class AfterbuySource(Source):
@@ -62,9 +61,9 @@ class AfterbuySource(Source):
 
     # plumbing ------------------------------------------------------------------------------
     @property
-    def base_dir(self) -> str | None:
-        data_dir = getattr(self.context, "data_dir", None)
-        return str(Path(data_dir).parents[1]) if data_dir else None
+    def base_dir(self) -> str:
+        """Where relative paths of the config resolve: the folder of syncd.toml."""
+        return str(self.context.path("."))
 
     def send(self) -> Send:
         if self._client is None:
@@ -229,11 +228,8 @@ class AfterbuySource(Source):
     # attachments ---------------------------------------------------------------------------
     def fetch_attachment(self, document: Document, attachment: Attachment) -> bytes:
         number = document.number or document.source_key
-        folder = self.config.pdf_folder
-        if folder is not None:
-            if not folder.is_absolute() and self.base_dir:
-                folder = Path(self.base_dir) / folder
-            path = folder / f"{number}.pdf"
+        if self.config.pdf_folder is not None:
+            path = self.context.path(self.config.pdf_folder) / f"{number}.pdf"
             if path.is_file():
                 return _pdf_bytes(path, number)
         zipped = self.zips.find(number)

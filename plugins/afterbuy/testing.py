@@ -47,7 +47,7 @@ def make_source(tmp: Path, inbox: MemoryInbox | None = None, **values: Any) -> A
     """An `afterbuy` source on `inbox` with config `values` (data_dir under `tmp`)."""
     data_dir = tmp / "data" / "afterbuy"
     data_dir.mkdir(parents=True, exist_ok=True)
-    context = ConnectorContext(plugin="afterbuy", data_dir=data_dir, inbox=inbox)
+    context = ConnectorContext(plugin="afterbuy", data_dir=data_dir, inbox=inbox, base_dir=tmp)
     return AfterbuySource(AfterbuyConfig(**{"enabled": True, **values}), context)
 
 
