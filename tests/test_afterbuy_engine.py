@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import tomli_w
 
+from syncd import daemon
 from syncd.config import load_config
 from syncd.engine import Engine
+from syncd.errors import ConfigError
 from syncd.plugins import load_plugins
 from syncd.store import Store
 from syncd_afterbuy import invoices
@@ -121,13 +123,15 @@ def test_a_changed_reupload_of_a_done_invoice_becomes_a_revision(setup, emulator
 def test_a_wrong_password_stops_the_pipeline_without_failing_documents(setup, emulator):
     engine, pipeline, store = setup(emulator, password="falsch")
     store.inbox_add(PIPELINE, "a.csv", emulator.export.data, "op")
-    try:
+    with pytest.raises(ConfigError) as info:
         engine.run_cycle(pipeline)
-    except Exception as exc:  # the daemon turns this into one line and a stopped pipeline
-        assert "Afterbuy refused the login of user 'sandbox-user'" in str(exc)
-        assert "falsch" not in str(exc)
-    assert "error" not in states(store).values()
-    assert emulator.count("pdf") == 0
+    assert "Afterbuy refused the login of user 'sandbox-user'" in str(info.value)
+    assert "falsch" not in str(info.value)
+    assert daemon.run(engine, once=True, handle_signals=False) != 0
+    (stopped,) = [e for e in store.events(pipeline=PIPELINE) if e["kind"] == "pipeline-stopped"]
+    assert "Afterbuy refused the login" in stopped["message"]
+    assert "error" not in states(store).values()  # the documents wait for the fixed password
+    assert emulator.count("pdf") == 0 and emulator.count("login") == 2
 
 
 def test_a_missing_pdf_leaves_its_document_in_error_until_reset(setup, emulator):
