@@ -184,3 +184,17 @@ def test_pause_and_resume_lose_nothing_and_resume_at_the_cursor(setup, emulator,
     assert len(identities) == len(set(identities)) == 12
     assert store.cursor(PIPELINE, "afterbuy") == {"inbox": 1}
     assert make_invoices  # the generator is the same one the emulator serves
+
+
+def test_the_xml_api_feeds_the_pipeline_with_paging_and_skips(setup):
+    with AfterbuyEmulator(make_invoices(23), amazon_every=10) as emulator:
+        engine, pipeline, store = setup(emulator, api=True, api_since="2026-10-01",
+                                        api_page_size=10)
+        summary = engine.run_cycle(pipeline)
+        assert summary.pulled.new == 20 and summary.pulled.skipped == 3
+        assert set(states(store).values()) == {"done"}
+        assert emulator.count("api") == 3 and emulator.count("pdf", 200) == 20
+        cursor = store.cursor(PIPELINE, "afterbuy")
+        assert set(cursor) == {"api"} and "until" not in cursor["api"]
+        skipped = [e for e in store.events(pipeline=PIPELINE) if e["kind"] == "skipped"]
+        assert len(skipped) == 3 and "IsAmazonInvoiced" in skipped[0]["message"]
