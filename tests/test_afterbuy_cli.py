@@ -13,9 +13,32 @@ from syncd_afterbuy.config import AfterbuyConfig, Columns
 from syncd_afterbuy.sandbox.generator import generate, make_invoices, write_csv
 
 
+class Result:
+    def __init__(self, click_result):
+        self.returncode = click_result.exit_code
+        self.stdout = click_result.stdout
+        self.stderr = click_result.stderr
+
+
 def syncd(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "syncd", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    """The `syncd` command in-process with the installed plugins' commands, run in `cwd`."""
+    import os
+
+    from click.testing import CliRunner
+
+    from syncd.cli import cli
+    from syncd.cli.context import CliContext
+
+    host = load_plugins()
+    if "afterbuy" not in cli.commands:
+        host.pm.hook.register_commands(cli=cli)
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return Result(CliRunner().invoke(cli, list(args), obj=CliContext(config_path=None,
+                                                                          host=host)))
+    finally:
+        os.chdir(before)
 
 
 def test_columns_prints_the_headers_found_and_the_mapping_used(tmp_path):
