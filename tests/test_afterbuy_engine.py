@@ -198,3 +198,45 @@ def test_the_xml_api_feeds_the_pipeline_with_paging_and_skips(setup):
         assert set(cursor) == {"api"} and "until" not in cursor["api"]
         skipped = [e for e in store.events(pipeline=PIPELINE) if e["kind"] == "skipped"]
         assert len(skipped) == 3 and "IsAmazonInvoiced" in skipped[0]["message"]
+
+
+@pytest.mark.slow
+def test_the_operator_flow_import_run_show_reset(tmp_path, emulator, document_sink):
+    """`syncd import`, `syncd run --once`, `documents show` and `reset` as an operator runs them."""
+    import os
+    import subprocess
+    import sys
+
+    data = {"engine": FAST,
+            "plugins": {"testing": {"enabled": True, "sink_url": document_sink.url},
+                        "afterbuy": emulator.config_values(rate_limit=100)},
+            "pipelines": [{"name": PIPELINE, "source": "afterbuy", "targets": ["steps-sink"]}]}
+    (tmp_path / "syncd.toml").write_text(tomli_w.dumps(data))
+    (tmp_path / "Rechnungsliste.csv").write_bytes(emulator.export.data)
+    emulator.forget_pdf("10005")
+    env = {**os.environ, "SYNCD_WORKER_PLUGINS": "afterbuy"}
+
+    def syncd(*args):
+        return subprocess.run([sys.executable, "-m", "syncd.testing.worker", "-c", "syncd.toml",
+                               *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    first = syncd("import", PIPELINE, "Rechnungsliste.csv", "Rechnungsliste.csv")
+    assert first.returncode == 0, first.stderr
+    assert "already in the inbox of afterbuy as item 1" in first.stdout
+    run = syncd("run", "--once")
+    assert run.returncode == 1  # one document waits in error
+    store = Store.open(f"sqlite:///{tmp_path / 'syncd.db'}")
+    try:
+        (bad,) = store.list_documents(state="error")
+        assert bad.source_key == "10005"
+        shown = syncd("documents", "show", str(bad.id))
+        assert "afterbuy:file Rechnungsliste.csv (inbox 1)" in shown.stdout
+        assert "no PDF for invoice 10005" in shown.stdout
+        emulator.add_pdf("10005")
+        assert syncd("documents", "reset", str(bad.id)).returncode == 0
+        assert syncd("run", "--once").returncode == 0
+        assert {d.state for d in store.list_documents(pipeline=PIPELINE)} == {"done"}
+    finally:
+        store.close()
+    assert len(document_sink.stored()) == 12
