@@ -127,3 +127,10 @@ def test_an_order_whose_items_do_not_add_up_is_rejected_naming_the_field():
     assert "PaymentInfo/FullAmount" in rejected.error and "20.00" in rejected.error
     assert isinstance(pending, Skipped) and "no invoice number yet" in pending.reason
     assert not isinstance(pending, Document)
+
+
+def test_a_server_error_on_get_sold_items_is_retried(tmp_path, emulator):
+    emulator.fail_next["api"] = [500]
+    source = api_source(tmp_path, emulator)
+    items, _ = read_all(source)
+    assert len(documents(items)) == 28 and emulator.count("api", 500) == 1

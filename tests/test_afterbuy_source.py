@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from syncd.connectors import Rejected, Window
-from syncd.errors import ConfigError, PermanentError
+from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd_afterbuy.sandbox import AfterbuyEmulator
 from syncd_afterbuy.sandbox.generator import generate, make_invoices, write_csv
 from syncd_afterbuy.source import BATCH
@@ -176,3 +176,21 @@ def test_pdfs_from_a_zip_uploaded_through_the_inbox(tmp_path):
         b"%PDF-1.4 aus dem zip"
     with pytest.raises(PermanentError, match="no PDF for invoice 10003"):
         source.fetch_attachment(docs["10003"], docs["10003"].attachments[0])
+
+
+def test_server_errors_are_retried_and_a_lasting_outage_is_transient(tmp_path, emulator):
+    inbox = MemoryInbox()
+    inbox.push("liste.csv", emulator.export.data)
+    source = make_source(tmp_path, inbox, **emulator.config_values())
+    doc = documents(read_all(source)[0])["10001"]
+    emulator.fail_next["pdf"] = [503, 429]
+    assert source.fetch_attachment(doc, doc.attachments[0]).startswith(b"%PDF-")
+    emulator.fail_next["pdf"] = [503] * 10
+    with pytest.raises(TransientError, match="PDF of invoice 10001: HTTP 503"):
+        source.fetch_attachment(doc, doc.attachments[0])
+    emulator.fail_next["pdf"] = []
+    emulator.fail_next["login"] = [502]
+    emulator.expire_sessions()
+    with pytest.raises(TransientError, match="Afterbuy login: HTTP 502"):
+        source.fetch_attachment(doc, doc.attachments[0])
+    assert source.fetch_attachment(doc, doc.attachments[0]).startswith(b"%PDF-")

@@ -212,8 +212,9 @@ class AfterbuySource(Source):
     def _api_page(self, since: datetime, until: datetime, field: str, after: int | None) -> Page:
         body = request_xml(self.config, date_from=since, date_to=until, date_field=field,
                            after_order=after)
-        response = self.send()("POST", self.config.api_url, content=body,
+        response = self.send()("POST", self.config.api_url, content=body, retry_unsafe=True,
                                headers={"Content-Type": "application/xml; charset=utf-8"})
+        # GetSoldItems only reads: a POST that is safe to repeat after a 5xx or a timeout
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientError(f"Afterbuy XML API: HTTP {response.status_code}",
                                  code=str(response.status_code))

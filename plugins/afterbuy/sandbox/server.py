@@ -68,6 +68,8 @@ class AfterbuyEmulator:
         self.pdfs: dict[str, bytes] = {}
         self.orders: list[Order] = []
         self.received: list[Received] = []
+        self.fail_next: dict[str, list[int]] = {}
+        """Status codes to answer the next requests of a kind ("login", "pdf", "api") with."""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.add_invoices(list(invoices), amazon_every=amazon_every)
@@ -259,6 +261,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _fault(self, kind: str) -> bool:
+        """Answer with an injected status (e.g. 503) instead of doing the work."""
+        em = self.emulator
+        with em.lock:
+            queue = em.fail_next.get(kind) or []
+            status = queue.pop(0) if queue else None
+        if status is None:
+            return False
+        self._reply(status, b"injected failure", "text/plain", kind, f"fault {status}",
+                    {"Retry-After": "0"} if status == 429 else None)
+        return True
+
     def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
@@ -277,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
                         "login-form")
             return
         if path.startswith("/rechnungen/") and path.endswith(".pdf"):
+            if self._fault("pdf"):
+                return
             self._pdf(path[len("/rechnungen/"):-len(".pdf")])
             return
         self._reply(404, b"not found", "text/plain", "unknown")
@@ -307,6 +323,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         body = self._body()
+        if path in ("/login", "/afterbuy/ABInterface.aspx") and self._fault(
+                "login" if path == "/login" else "api"):
+            return
         if path == "/login":
             form = parse_qs(body.decode("utf-8", "replace"))
             user = (form.get("username") or [""])[0]
