@@ -240,3 +240,34 @@ def test_the_operator_flow_import_run_show_reset(tmp_path, emulator, document_si
     finally:
         store.close()
     assert len(document_sink.stored()) == 12
+
+
+def test_afterbuy_to_lexoffice_end_to_end_against_both_emulators(tmp_path, emulator):
+    """The seed's flow: the invoice list and Afterbuy's PDFs become lexoffice vouchers."""
+    sandbox = pytest.importorskip("syncd_lexoffice.sandbox",
+                                  reason="the lexoffice plugin is not installed")
+    with sandbox.LexofficeEmulator(rate=50) as lexoffice:
+        data = {"engine": FAST,
+                "plugins": {"afterbuy": emulator.config_values(rate_limit=100),
+                            "lexoffice": lexoffice.config(mark_paid=False)},
+                "pipelines": [{"name": PIPELINE, "source": "afterbuy",
+                               "targets": ["lexoffice"]}]}
+        path = tmp_path / "syncd.toml"
+        path.write_text(tomli_w.dumps(data))
+        config = load_config(path, load_plugins().registry)
+        store = Store.open(config.database_url)
+        engine = Engine(config, store)
+        try:
+            store.inbox_add(PIPELINE, "Rechnungsliste.csv", emulator.export.data, "op")
+            engine.run_cycle(config.settings.pipelines[0])
+            assert set(states(store).values()) == {"done"}
+        finally:
+            engine.close()
+            store.close()
+        vouchers = {v.body["voucherNumber"]: v for v in lexoffice.state.vouchers.values()}
+    assert sorted(vouchers) == sorted(emulator.export.numbers)  # each once, Afterbuy's number
+    for invoice in emulator.export.invoices:
+        voucher = vouchers[invoice.number]
+        assert voucher.body["type"] == ("salescreditnote" if invoice.credit
+                                        else "salesinvoice")
+        assert voucher.gross == abs(invoice.gross) and len(voucher.files) == 1

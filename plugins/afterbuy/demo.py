@@ -47,7 +47,7 @@ class AfterbuyDemo(DemoPart):
         em = self.emulator
         credit = sum(i.credit for i in self.export.invoices)
         return [f"Afterbuy: {FILENAME} with {self.export.rows} rows ({len(self.export.invoices)}"
-                f" invoices, {credit} credit notes) pushed to the inbox of pipeline "
+                f" documents, {credit} of them credit notes) pushed to the inbox of pipeline "
                 f"{PIPELINE!r}; the emulator saw {em.count('login')} login(s) and "
                 f"{em.count('pdf', 200)} PDF download(s)."]
 
