@@ -32,13 +32,13 @@ def emulator():
 def setup(tmp_path, document_sink, syncd_plugin):
     made = []
 
-    def make(emulator, **afterbuy):
+    def make(emulator, target="steps-sink", **afterbuy):
         data = {"engine": FAST,
                 "plugins": {"testing": {"enabled": True, "sink_url": document_sink.url},
                             "afterbuy": emulator.config_values(**{"rate_limit": 100,
                                                                   **afterbuy})},
                 "pipelines": [{"name": PIPELINE, "source": "afterbuy",
-                               "targets": ["steps-sink"]}]}
+                               "targets": [target]}]}
         path = tmp_path / "syncd.toml"
         path.write_text(tomli_w.dumps(data))
         config = load_config(path, load_plugins(extra=[syncd_plugin]).registry)
@@ -104,7 +104,7 @@ def test_a_bad_row_waits_in_error_naming_file_line_and_column(setup, emulator):
 
 def test_a_changed_reupload_of_a_done_invoice_becomes_a_revision(setup, emulator,
                                                                    document_sink):
-    engine, pipeline, store = setup(emulator)
+    engine, pipeline, store = setup(emulator, target="sink")
     invoices_ = emulator.export.invoices
     store.inbox_add(PIPELINE, "nov.csv", emulator.export.data, "op")
     engine.run_cycle(pipeline)
@@ -112,12 +112,21 @@ def test_a_changed_reupload_of_a_done_invoice_becomes_a_revision(setup, emulator
     changed = write_csv(invoices_).data.decode().replace("AB700014", "AB799999").encode()
     store.inbox_add(PIPELINE, "nov-neu.csv", changed, "op")
     summary = engine.run_cycle(pipeline)
-    assert summary.pulled.revised >= 1
+    assert summary.pulled.revised == 1  # the 11 unchanged invoices stay as they were
     row = next(d for d in store.list_documents(pipeline=PIPELINE) if d.source_key == "10003")
     assert row.revision == 2
     detail = store.document_detail(row.id)
     assert detail["document"]["references"]["order_id"] == "AB799999"
+    assert detail["document"]["extra"]["afterbuy:file"] == "nov-neu.csv (inbox 2)"
     assert len(document_sink.received()) == sent  # never resent silently
+    assert {d.state for d in row.deliveries} == {"revised"}
+    # "Bestellung neu hochladen": remove it at the target, then send the revision
+    ((ok, message),) = engine.resend([row.id], "op")
+    assert not ok and "still has it" in message
+    document_sink.remove("afterbuy:10003")
+    ((ok, message),) = engine.resend([row.id], "op")
+    assert ok, message
+    assert len(document_sink.received()) == sent + 1
 
 
 def test_a_wrong_password_stops_the_pipeline_without_failing_documents(setup, emulator):

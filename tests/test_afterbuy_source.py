@@ -53,6 +53,28 @@ def test_a_changed_reupload_yields_a_changed_document_with_the_same_key(tmp_path
     assert cursor == {"inbox": 2}
 
 
+def test_an_overlapping_export_leaves_unchanged_invoices_as_they_were(tmp_path):
+    inbox = MemoryInbox()
+    invoices = make_invoices(9)
+    inbox.push("woche-1.csv", write_csv(invoices[:6]).data)
+    source = make_source(tmp_path, inbox)
+    first, cursor = read_all(source)
+    changed = write_csv(invoices[3:]).data.decode().replace("AB700035", "AB788888")  # 10006
+    inbox.push("woche-2.csv", changed.encode())
+    second = documents(read_all(source, cursor)[0])
+    before = documents(first)
+    for number in ("10004", "10005"):  # in both files, unchanged: the same document
+        assert second[number].content_hash == before[number].content_hash
+        assert second[number].extra["afterbuy:file"] == "woche-1.csv (inbox 1)"
+    assert second["10006"].content_hash != before["10006"].content_hash
+    assert second["10006"].extra["afterbuy:file"] == "woche-2.csv (inbox 2)"
+    assert second["10007"].extra["afterbuy:file"] == "woche-2.csv (inbox 2)"
+    fresh = make_source(tmp_path, inbox)  # a new process rebuilds the index from the inbox
+    again = documents(read_all(fresh, {"inbox": 1})[0])
+    assert {k: d.content_hash for k, d in again.items()} == \
+        {k: d.content_hash for k, d in second.items()}
+
+
 def test_a_long_file_is_committed_in_batches_and_resumes_at_the_cursor(tmp_path):
     inbox = MemoryInbox()
     export = generate(BATCH * 2 + 37)

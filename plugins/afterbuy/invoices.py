@@ -8,6 +8,7 @@ problem names the file, the line and the column; one bad row rejects its invoice
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,20 @@ class _Invoice:
     number: str
     rows: list[_Row] = field(default_factory=list)
 
+    def fingerprint(self) -> str:
+        """The invoice's content in this file: every mapped cell of its rows, in order."""
+        digest = hashlib.blake2b(digest_size=16)
+        for row in self.rows:
+            digest.update("\x1f".join(row.values).encode())
+            digest.update(b"\x1e")
+        return digest.hexdigest()
+
+
+Origin = tuple[str, str, str]
+"""Where an invoice's content was first seen: (file as named in messages, lines, encoding)."""
+Origins = Callable[[str, str], "Origin | None"]
+"""`origins(invoice_number, fingerprint)`: the earliest upload holding exactly this content."""
+
 
 def pdf_attachment(config: AfterbuyConfig, base_dir: str | None, number: str) -> Attachment | None:
     """The invoice PDF by reference: the configured download URL, else the PDF folder."""
@@ -129,8 +144,10 @@ class InvoiceList:
     """Turns one parsed CSV into documents; `origin` names the file in every message."""
 
     def __init__(self, csvfile: CsvFile, config: AfterbuyConfig, *, origin: str | None = None,
-                 key_prefix: str | None = None, base_dir: str | None = None) -> None:
+                 key_prefix: str | None = None, base_dir: str | None = None,
+                 origins: Origins | None = None) -> None:
         self.file = csvfile
+        self.origins = origins
         self.config = config
         self.origin = origin or csvfile.filename
         self.key_prefix = key_prefix or csvfile.filename
@@ -188,6 +205,12 @@ class InvoiceList:
         for invoice in invoices[skip:]:
             yield self.build(invoice)
         yield from orphans[max(0, skip - len(invoices)):]
+
+    def fingerprints(self) -> Iterator[tuple[str, str, Origin]]:
+        """(invoice number, fingerprint, origin in this file) for each invoice of the file."""
+        for invoice in self.groups()[0]:
+            yield invoice.number, invoice.fingerprint(), (
+                self.origin, ",".join(str(r.line) for r in invoice.rows), self.file.encoding)
 
     def groups(self) -> tuple[list[_Invoice], list[Rejected]]:
         if self._groups is None:
@@ -319,14 +342,18 @@ class InvoiceList:
         buyer = Buyer(name=cell("buyer_name"), company=cell("buyer_company"),
                       vat_id=cell("buyer_vat_id"))
         country = country or self.config.default_country
-        extra = {"afterbuy:file": self.origin,
-                 "afterbuy:line": ",".join(str(line["line"]) for line in lines)}
+        # the upload that first held exactly this content: an unchanged invoice in a later,
+        # overlapping export stays the same document (no revision), a changed one names its file
+        origin, where, encoding = (self.origins and self.origins(
+            invoice.number, invoice.fingerprint())) or (
+            self.origin, ",".join(str(line["line"]) for line in lines), self.file.encoding)
+        extra = {"afterbuy:file": origin, "afterbuy:line": where}
         if paid is not None:
             extra["afterbuy:paid_date"] = paid.isoformat()
         if cell("payment_method"):
             extra["afterbuy:payment_method"] = cell("payment_method") or ""
-        if self.file.encoding != "utf-8":
-            extra["afterbuy:encoding"] = self.file.encoding
+        if encoding != "utf-8":
+            extra["afterbuy:encoding"] = encoding
         original = cell("original_invoice_number") if credit else None
         pdf = pdf_attachment(self.config, self.base_dir, invoice.number)
         return build_document(
@@ -352,10 +379,11 @@ class InvoiceList:
 
 def open_invoice_list(data: bytes, filename: str, config: AfterbuyConfig, *,
                       origin: str | None = None, key_prefix: str | None = None,
-                      base_dir: str | None = None) -> InvoiceList:
+                      base_dir: str | None = None, origins: Origins | None = None) -> InvoiceList:
     """Decode, detect the dialect, match the headers (InputError when that is impossible)."""
     csvfile = CsvFile.parse(data, filename, config.columns.mapping(), config.delimiter)
-    return InvoiceList(csvfile, config, origin=origin, key_prefix=key_prefix, base_dir=base_dir)
+    return InvoiceList(csvfile, config, origin=origin, key_prefix=key_prefix, base_dir=base_dir,
+                       origins=origins)
 
 
 def read_invoice_list(data: bytes, filename: str, config: AfterbuyConfig, **options: Any

@@ -25,6 +25,7 @@ from syncd.http import HttpClient, HttpClients, RateLimit
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_afterbuy.config import AfterbuyConfig
 from syncd_afterbuy.invoices import InvoiceList, open_invoice_list
+from syncd_afterbuy.origins import FirstSeen
 from syncd_afterbuy.pdfzip import ZipPdfs, is_zip
 from syncd_afterbuy.web import AfterbuyWeb, Send
 from syncd_afterbuy.xmlapi import Page, parse_answer, request_xml
@@ -57,6 +58,7 @@ class AfterbuySource(Source):
         super().__init__(config, context)
         self._client: Any = None
         self._zips: ZipPdfs | None = None
+        self._first_seen: FirstSeen | None = None
         self._web: AfterbuyWeb | None = None
 
     # plumbing ------------------------------------------------------------------------------
@@ -115,6 +117,18 @@ class AfterbuySource(Source):
         if self.config.api_enabled:
             yield from self._poll_api(state)
 
+    def _parse(self, item: InboxItem) -> InvoiceList:
+        return open_invoice_list(
+            self.context.inbox.read(item), item.filename, self.config,
+            origin=f"{item.filename} (inbox {item.id})", key_prefix=f"inbox-{item.id}",
+            base_dir=self.base_dir, origins=self.first_seen)
+
+    @property
+    def first_seen(self) -> FirstSeen:
+        if self._first_seen is None:
+            self._first_seen = FirstSeen(self.context.inbox, self._parse)
+        return self._first_seen
+
     @property
     def zips(self) -> ZipPdfs:
         if self._zips is None:
@@ -127,10 +141,8 @@ class AfterbuySource(Source):
             self._log("afterbuy PDF archive", file=item.filename, pdfs=self.zips.count(item))
             return None
         try:
-            data = self.context.inbox.read(item)
-            invoice_list = open_invoice_list(
-                data, item.filename, self.config, origin=f"{item.filename} (inbox {item.id})",
-                key_prefix=f"inbox-{item.id}", base_dir=self.base_dir)
+            invoice_list = self._parse(item)
+            self.first_seen.include(item, invoice_list)
         except InputError as exc:
             return Rejected(f"inbox-{item.id}", str(exc), {"file": item.filename,
                                                             "inbox_id": item.id})
