@@ -192,7 +192,6 @@ def test_pause_and_resume_lose_nothing_and_resume_at_the_cursor(setup, emulator,
     identities = [e["identity"] for e in document_sink.received()]
     assert len(identities) == len(set(identities)) == 12
     assert store.cursor(PIPELINE, "afterbuy") == {"inbox": 1}
-    assert make_invoices  # the generator is the same one the emulator serves
 
 
 def test_the_xml_api_feeds_the_pipeline_with_paging_and_skips(setup):

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from syncd.connectors import Batch, Catalog, Cursor, Rejected, Source, Window
+from syncd.connectors import Batch, Catalog, ConnectorContext, Cursor, Rejected, Source, Window
 from syncd.context import InboxItem
 from syncd.errors import InputError, PermanentError, TransientError
 from syncd.http import HttpClient, HttpClients, RateLimit
@@ -54,7 +54,7 @@ class AfterbuySource(Source):
     config_model: ClassVar[type[AfterbuyConfig]] = AfterbuyConfig
     config: AfterbuyConfig
 
-    def __init__(self, config: AfterbuyConfig, context: Any) -> None:
+    def __init__(self, config: AfterbuyConfig, context: ConnectorContext) -> None:
         super().__init__(config, context)
         self._client: Any = None
         self._zips: ZipPdfs | None = None
