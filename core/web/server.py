@@ -35,7 +35,7 @@ def serve(config: Config, store: Store, host: PluginHost, bind: str | None = Non
           port: int | None = None) -> None:
     """Until SIGINT/SIGTERM; background jobs are asked to stop and awaited afterwards."""
     server, app = _server(config, store, host, bind, port)
-    get_logger("syncd.web").info("dashboard listening", url=_url(server))
+    get_logger("syncd.web").info("dashboard starting", url=_url(server))
     try:
         server.run()
     finally:
