@@ -69,6 +69,8 @@ def _usage(pipelines: Iterable[tuple[int, Any]], registry: Registry) -> dict[str
         if not p.enabled:
             continue
         for kind, endpoint in (("source", p.source), *(("target", t) for t in p.targets)):
+            if not isinstance(endpoint, str):
+                continue  # a field error, reported with the pipeline
             name, conn = split_endpoint(endpoint)
             owner = registry.origin.get((kind, name))
             if owner is not None:
@@ -87,12 +89,13 @@ def check_plugins(raw_plugins: Any, pipelines: list[tuple[int, Any]],
     seen: set[str] = set()
     for i, p in pipelines:
         where = f"pipelines[{i}]"
-        if p.name in seen:
+        if p.name and p.name in seen:
             out.problems.append(f"{where}.name: {p.name!r} is used by another pipeline")
         seen.add(p.name)
         if not p.enabled:
             continue
-        _check_endpoint(out, f"{where}.source", p.source, "source", registry, raw_plugins)
+        if isinstance(p.source, str):
+            _check_endpoint(out, f"{where}.source", p.source, "source", registry, raw_plugins)
         for j, t in enumerate(p.targets):
             _check_endpoint(out, f"{where}.targets[{j}]", t, "target", registry, raw_plugins)
         _check_options(out, where, p, registry)
@@ -197,6 +200,8 @@ def _check_options(out: PluginCheck, where: str, pipeline: Any, registry: Regist
             continue  # reported as an unknown target
         model = getattr(cls, "options_model", None)
         table = pipeline.options.get(endpoint)
+        if table is not None and not isinstance(table, dict):
+            continue  # a field error, reported with the pipeline
         if model is None:
             if table is not None:
                 out.problems.append(f"{where}.options.{endpoint}: target "
