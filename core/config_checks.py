@@ -21,6 +21,7 @@ from syncd.plugins import Registry
 SUPPORTED_DATABASES = {"sqlite": "sqlite:///path/to/syncd.db",
                        "postgresql": "postgresql+psycopg://user@host/database"}
 CONNECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(@[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 
 def _loc(parts: tuple[Any, ...]) -> str:
@@ -161,6 +162,10 @@ def _check_section(out: PluginCheck, name: str, section: Any, registry: Registry
 
 def _check_endpoint(out: PluginCheck, where: str, endpoint: str, kind: str, registry: Registry,
                     raw_plugins: Any) -> None:
+    if not ENDPOINT.match(endpoint):
+        out.problems.append(f"{where}: {endpoint!r} is not a {kind} name (write <name> or "
+                            "<name>@<connection>)")
+        return
     name, conn = split_endpoint(endpoint)
     table = registry.sources if kind == "source" else registry.targets
     if name not in table:
@@ -226,6 +231,9 @@ def check_state_url(url: str | None) -> list[str]:
         return [f"state.url: {url.split('@')[-1]!r} is not a database URL "
                 "(sqlite:///path/syncd.db or postgresql+psycopg://user@host/db)"]
     backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return ["state.url: an in-memory SQLite database keeps nothing between runs; name a "
+                "file (sqlite:///path/to/syncd.db)"]
     if backend not in SUPPORTED_DATABASES:
         return [f"state.url: database {backend!r} is not supported (use sqlite or "
                 "postgresql+psycopg)"]

@@ -282,6 +282,7 @@ def test_company_timezone(tmp_path, registry):
      "state.url: the driver 'pg8000' for postgresql is not installed"),
     ("postgresql+nosuch://u@h/db", "state.url: 'nosuch' is not a postgresql driver"),
     ("not a url", "state.url: 'not a url' is not a database URL"),
+    ("sqlite://", "state.url: an in-memory SQLite database keeps nothing"),
 ])
 def test_state_url_driver_checked(tmp_path, registry, url, message):
     with pytest.raises(ConfigError) as err:
@@ -376,3 +377,18 @@ def test_relative_sqlite_url_is_relative_to_the_config(tmp_path, registry, monke
     assert cfg.database_url == f"sqlite:///{tmp_path / 'etc' / 'state' / 'syncd.db'}"
     path.write_text(GOOD + '\n[state]\nurl = "sqlite:////abs/x.db"\n', encoding="utf-8")
     assert load_config(path, registry).database_url == "sqlite:////abs/x.db"
+
+
+def test_malformed_endpoint_names(tmp_path, registry):
+    text = GOOD.replace('source = "fake-source"', 'source = "fake-source@"').replace(
+        'targets = ["fake-target"]', 'targets = ["@shop", "fake-target@a@b"]')
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text), registry)
+    assert err.value.problems == [
+        "pipelines[0].source: 'fake-source@' is not a source name (write <name> or "
+        "<name>@<connection>)",
+        "pipelines[0].targets[0]: '@shop' is not a target name (write <name> or "
+        "<name>@<connection>)",
+        "pipelines[0].targets[1]: 'fake-target@a@b' is not a target name (write <name> or "
+        "<name>@<connection>)",
+    ]
