@@ -83,9 +83,9 @@ def _print(report: list[dict[str, Any]]) -> None:
         c = r["counts"]
         name = r["pipeline"] + ("" if r["enabled"] else " (disabled)") + (
             " (paused)" if r["paused"] else "")
-        rows.append((name, str(c["waiting"] + c["repull"] + c["revised"]), str(c["processing"]),
-                     str(c["error"] + c["rejected"]), str(c["done"]), str(c["manual"]),
-                     r["last_run"] or "-", r["next_run"] or "-",
+        rows.append((name, str(c["waiting"] + c["repull"] + c["revised"]),
+                     str(c["processing"]), str(c["error"] + c["rejected"]), str(c["done"]),
+                     str(c["manual"]), r["last_run"] or "-", r["next_run"] or "-",
                      json.dumps(r["cursor"]) if r["cursor"] is not None else "-"))
     render(columns, rows, out=out, title="syncd status")
     for r in report:
