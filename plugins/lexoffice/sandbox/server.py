@@ -148,11 +148,11 @@ class LexofficeEmulator:
         if path.startswith("/grld-"):
             if headers.get("Authorization"):
                 state.violations.append(f"{method} {path} carried an Authorization header")
-            return getattr(self, name)(match, query, headers, body)
-        if not state.bucket.take():
-            return Reply(429, {"message": GATEWAY[429]})
-        if not state.key_valid or headers.get("Authorization") != f"Bearer {state.api_key}":
-            return Reply(401, {"message": "Unauthorized"})
+        else:
+            if not state.bucket.take():
+                return Reply(429, {"message": GATEWAY[429]})
+            if not state.key_valid or headers.get("Authorization") != f"Bearer {state.api_key}":
+                return Reply(401, {"message": "Unauthorized"})
         fault = state.fault_for(method, path)
         if fault is not None and not fault.after_effect:
             return Reply(fault.status, {"message": GATEWAY.get(fault.status, "error")})
