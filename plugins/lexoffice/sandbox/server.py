@@ -111,7 +111,7 @@ class LexofficeEmulator:
     def start(self) -> LexofficeEmulator:
         self.bind()
         assert self.server is not None
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True,
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True,
                                        name="lexoffice-emulator")
         self.thread.start()
         return self
