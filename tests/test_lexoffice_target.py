@@ -232,6 +232,17 @@ def test_504_after_creation_is_looked_up_not_reposted(emulator, target):
     assert len(vouchers(emulator, "RE-t1")) == 1
 
 
+def test_timeout_after_creation_is_looked_up_not_reposted(emulator, tmp_path):
+    target = make_target(emulator, tmp_path, request_timeout=0.3)
+    emulator.state.inject("POST", r"^/v1/vouchers$", 0, delay=0.8)
+    job = make_job(sample_document("slow"))
+    with pytest.raises(AmbiguousWrite, match="ReadTimeout"):
+        target.run_step("voucher", job)
+    job = engine_like(target, job)
+    assert job.steps["voucher"].detail["found"] is True
+    assert len(vouchers(emulator, "RE-slow")) == 1
+
+
 def test_run_again_after_an_ambiguous_post_looks_up_first(emulator, target):
     emulator.state.inject("POST", r"^/v1/vouchers$", 500, after_effect=True)
     job = make_job(sample_document("t2"))

@@ -14,6 +14,7 @@ import json
 import re
 import secrets
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -157,7 +158,9 @@ class LexofficeEmulator:
         if fault is not None and not fault.after_effect:
             return Reply(fault.status, {"message": GATEWAY.get(fault.status, "error")})
         reply = getattr(self, name)(match, query, headers, body)
-        if fault is not None:
+        if fault is not None and fault.status == 0:
+            time.sleep(fault.delay)
+        elif fault is not None:
             return Reply(fault.status, {"message": GATEWAY.get(fault.status, "error")})
         return reply
 

@@ -78,6 +78,8 @@ class Fault:
     remaining: int = 1
     every: int = 1
     seen: int = 0
+    delay: float = 0.0
+    """With status 0: answer normally, but only after `delay` seconds (a client timeout)."""
 
 
 @dataclass
@@ -149,9 +151,11 @@ class EmulatorState:
 
     # faults ----------------------------------------------------------------------------------
     def inject(self, method: str, path: str, status: int, *, after_effect: bool = True,
-               times: int = 1, every: int = 1) -> Fault:
-        """Answer `status` to the next `times` matching requests (every `every`-th one)."""
-        fault = Fault(method.upper(), re.compile(path), status, after_effect, times, every)
+               times: int = 1, every: int = 1, delay: float = 0.0) -> Fault:
+        """Answer `status` to the next `times` matching requests (every `every`-th one);
+        status 0 with `delay` answers normally but late (after the work is done)."""
+        fault = Fault(method.upper(), re.compile(path), status, after_effect, times, every,
+                      delay=delay)
         with self.lock:
             self.faults.append(fault)
         return fault
