@@ -87,6 +87,18 @@ def test_credit_note_is_a_salescreditnote_with_positive_amounts(emulator, target
     assert target.steps(doc) == ("voucher", "file")
 
 
+def test_credit_note_names_its_linked_invoice(emulator, target):
+    from syncd.jobs import LinkedDocument, RemoteRef
+    from syncd.model import LinkKind
+
+    doc = sample_document("cn2", number="GS-2", kind="credit_note")
+    link = LinkedDocument(LinkKind.INVOICE, "inv-2", "RE-2", date(2026, 3, 1), RemoteRef("v-2"))
+    job = make_job(doc)
+    job = type(job)(**{**job.__dict__, "links": {LinkKind.INVOICE: link}})
+    target.run_step("voucher", job)
+    assert "credit note for invoice RE-2" in vouchers(emulator, "GS-2")[0].body["remark"]
+
+
 def test_non_eur_document_is_refused_before_anything_is_sent(emulator, target):
     doc = sample_document("chf", currency="CHF")
     with pytest.raises(PermanentError, match="currency CHF: lexoffice bookkeeping vouchers are "

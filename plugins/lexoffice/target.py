@@ -19,7 +19,7 @@ from typing import Any
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
 from syncd.errors import ConfigError, PermanentError
 from syncd.jobs import Job
-from syncd.model import AttachmentRole, Document, DocumentKind
+from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
 from syncd_lexoffice import lookup
 from syncd_lexoffice.categories import Categories, Category, choose
 from syncd_lexoffice.client import AmbiguousWrite, LexofficeApi
@@ -138,6 +138,10 @@ class LexofficeTarget(Target):
 
     def _voucher(self, job: Job) -> StepResult:
         document = job.document
+        original = job.links.get(LinkKind.INVOICE)
+        if (document.kind is DocumentKind.CREDIT_NOTE and not document.original_invoice_number
+                and original is not None and original.number):
+            document = document.model_copy(update={"original_invoice_number": original.number})
         options = job.options if isinstance(job.options, LexofficeOptions) else LexofficeOptions()
         known = self._known(document)
         if known is not None:
