@@ -131,6 +131,14 @@ def test_emulator_cli_and_registration(emulator):
 
     assert any(ep.name == "lexoffice" and ep.value == "syncd_lexoffice.plugin"
                for ep in entry_points(group="syncd.plugins"))
+    from syncd.plugins import load_plugins
+    from syncd_lexoffice.demo import LexofficeDemo
+    from syncd_lexoffice.target import LexofficeTarget
+
+    registry = load_plugins(only={"lexoffice"}).registry
+    assert registry.sandboxes["lexoffice"] is LexofficeEmulator
+    assert registry.demos["lexoffice"] is LexofficeDemo
+    assert registry.targets["lexoffice"] is LexofficeTarget
 
 
 def test_demo_part(tmp_path: Path):

@@ -1,7 +1,10 @@
 """lexoffice's share of `syncd demo`: the emulator as the target of the other parts' flows.
 
 The part adds no pipeline of its own (lexoffice is only a target); when the Amazon part is in
-the demo it adds `amazon → lexoffice`. The emulator runs at lexoffice's real 2 requests/s.
+the demo it adds `amazon → lexoffice`. The emulator runs at lexoffice's real 2 requests/s and
+its organisation uses the OSS destination principle, so EU sales taxed at the buyer's rate
+(the Amazon demo's FR and IT shipments) are booked as "Fernverkauf in EU-Land steuerpflichtig";
+a non-EUR document is refused as lexoffice would.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class LexofficeDemo(DemoPart):
         self.emulator: LexofficeEmulator | None = None
 
     def start(self, folder: Path) -> dict[str, Any]:
-        self.emulator = LexofficeEmulator(rate=2.0).start()
+        self.emulator = LexofficeEmulator(rate=2.0, destination_principle=True).start()
         return self.emulator.config(mark_paid=False)
 
     def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
