@@ -303,6 +303,15 @@ def test_crash_before_the_voucher_was_committed_is_found_on_the_next_run(emulato
     assert job.steps["voucher"].detail["found"] is True and len(vouchers(emulator, "RE-c3")) == 1
 
 
+def test_failed_prefetch_is_only_a_lost_optimisation(emulator, target):
+    emulator.state.inject("GET", r"^/v1/voucherlist$", 400, after_effect=False)
+    job = make_job(sample_document("pf"))
+    target.prepare([job])
+    assert not target._index.covered
+    deliver(target, job)
+    assert len(vouchers(emulator, "RE-pf")) == 1
+
+
 def test_same_number_of_another_voucher_is_not_a_match(emulator, target):
     deliver(target, make_job(sample_document("n", number="RE-9", lines=[("1.00", "0.19")])))
     job = make_job(sample_document("m", number="RE-9", lines=[("2.00", "0.19")]))

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
-from syncd.errors import ConfigError, PermanentError
+from syncd.errors import ConfigError, DeliveryError, PermanentError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
 from syncd_lexoffice import lookup
@@ -101,9 +101,14 @@ class LexofficeTarget(Target):
     # lookups ---------------------------------------------------------------------------------
     def prepare(self, jobs: Sequence[Job]) -> None:
         pending = [j.document for j in jobs if VOUCHER not in j.steps and j.document.number]
-        if pending:
+        if not pending:
+            return
+        try:
             covered = lookup.prefetch(self.api, self._index, pending)
-            self.log.info("voucherlist prefetched", documents=len(pending), covered=covered)
+        except DeliveryError as exc:  # only an optimisation: the steps still look up in doubt
+            self.log.warning("voucherlist prefetch failed", error=str(exc))
+            return
+        self.log.info("voucherlist prefetched", documents=len(pending), covered=covered)
 
     def find_existing(self, document: Document) -> RemoteRef | None:
         match = lookup.find_one(self.api, document)
