@@ -94,3 +94,5 @@ def test_paid_date_falls_back_to_the_issue_date():
     assert paid_date(sample_document("d", issue=date(2026, 2, 3))) == date(2026, 2, 3)
     assert paid_date(sample_document("d", extra={"payment_date": "2026-02-05T10:00"})) == \
         date(2026, 2, 5)
+    assert paid_date(sample_document("d", extra={"afterbuy:paid_date": "2026-02-07"})) == \
+        date(2026, 2, 7)

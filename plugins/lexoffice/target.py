@@ -300,8 +300,10 @@ class LexofficeTarget(Target):
 
 
 def paid_date(document: Document) -> date:
-    """The document's paid date (`extra["paid_date"]`, ISO) or else its invoice date."""
-    text = document.extra.get("paid_date") or document.extra.get("payment_date")
+    """The document's paid date (`extra["paid_date"]` or a source's `"<source>:paid_date"`,
+    e.g. Afterbuy's "Bezahlt am", ISO) or else its invoice date."""
+    text = document.extra.get("paid_date") or document.extra.get("payment_date") or next(
+        (v for k, v in sorted(document.extra.items()) if k.endswith(":paid_date") and v), None)
     if text:
         try:
             return date.fromisoformat(text[:10])
