@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from syncd.errors import ConfigError, PermanentError, TransientError
-from syncd.jobs import StepResult, StoredAttachment
+from syncd.jobs import StoredAttachment
 from syncd.model import AttachmentRole, LegalNotes
 from syncd_lexoffice.client import AmbiguousWrite
 from syncd_lexoffice.config import LexofficeOptions
@@ -287,10 +287,22 @@ def test_file_step_repeated_after_a_lost_answer_is_deduplicated(emulator, target
     emulator.state.inject("POST", r"/files$", 500, after_effect=True)
     with pytest.raises(TransientError):
         target.run_step("file", job)
-    assert target.find_step("file", job) is None  # the step simply runs again
-    result = target.run_step("file", job)
+    found = target.find_step("file", job)  # the voucher has its file: not sent again
     [v] = vouchers(emulator, "RE-c2")
+    assert found is not None and v.files == [found.ref]
+    result = target.run_step("file", job)  # and were it sent again: deduplicated
     assert v.files == [result.ref]
+
+
+def test_found_voucher_with_a_file_gets_no_second_pdf(emulator, tmp_path):
+    doc = sample_document("c4")
+    deliver(make_target(emulator, tmp_path), make_job(doc))  # landed; never committed
+    other = make_target(emulator, tmp_path, renderer=TinyRenderer(pad=10))  # other bytes
+    job = make_job(doc)
+    other.prepare([job])
+    job = deliver(other, job)
+    [v] = vouchers(emulator, "RE-c4")
+    assert job.steps["file"].detail["found"] is True and len(v.files) == 1
 
 
 def test_crash_before_the_voucher_was_committed_is_found_on_the_next_run(emulator, target):
@@ -367,8 +379,9 @@ def test_steps_and_series(emulator, tmp_path):
     assert target.steps(sample_document("i")) == ("voucher", "file", "paid")
     assert target.steps(sample_document("c", kind="credit_note")) == ("voucher", "file")
     assert target.number_series(sample_document("i")).format == "RE-{year}-{seq:06d}"
-    assert target.find_step("file", make_job(sample_document("i"),
-                                             steps={"voucher": StepResult("v")})) is None
+    fresh = make_job(sample_document("i"))
+    fresh = fresh.with_step("voucher", target.run_step("voucher", fresh))
+    assert target.find_step("file", fresh) is None
 
 
 def test_secret_stays_out_of_the_config_repr(emulator, tmp_path):

@@ -103,6 +103,9 @@ class LexofficeApi:
             raise TransientError(f"lexoffice GET /v1/voucherlist: unexpected page shape "
                                  f"({type(exc).__name__}: {exc})") from exc
 
+    def voucher(self, voucher_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/vouchers/{voucher_id}").json()
+
     def payments(self, voucher_id: str) -> dict[str, Any]:
         return self._call("GET", f"/v1/payments/{voucher_id}").json()
 

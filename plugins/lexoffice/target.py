@@ -58,6 +58,7 @@ class LexofficeTarget(Target):
         self._index = lookup.VoucherIndex()
         self._ambiguous: set[str] = set()
         self._lock = threading.Lock()
+        self._contact_lock = threading.Lock()
 
     # set-up ----------------------------------------------------------------------------------
     @property
@@ -124,7 +125,9 @@ class LexofficeTarget(Target):
             return StepResult(match.id, self._found(match))
         if step == PAID:
             return self._paid_already(self._voucher_id(job))
-        return None  # the file step repeats safely: lexoffice dedups files by checksum
+        if step == FILE:
+            return self._attached_already(self._voucher_id(job))
+        return None
 
     @staticmethod
     def _found(match: lookup.Match) -> dict[str, Any]:
@@ -205,9 +208,11 @@ class LexofficeTarget(Target):
         first, so a retried creation does not duplicate it)."""
         body = contact_body(document)
         name = contact_name(body) or ""
+        with self._contact_lock:  # two workers must not create the same buyer twice
+            return self._contacts.get(name) or self._find_or_create(name, body)
+
+    def _find_or_create(self, name: str, body: dict[str, Any]) -> str:
         vat_id = (body.get("company") or {}).get("vatRegistrationId")
-        if name in self._contacts:
-            return self._contacts[name]
         for contact in self.api.find_contacts(name):
             same_vat = (contact.get("company") or {}).get("vatRegistrationId") == vat_id
             if contact_name(contact) == name and (vat_id is None or same_vat):
@@ -217,8 +222,18 @@ class LexofficeTarget(Target):
         self._contacts[name] = str(created["id"])
         return self._contacts[name]
 
+    def _attached_already(self, voucher_id: str) -> StepResult | None:
+        """The voucher's files when it has some: a re-rendered PDF may differ in its bytes,
+        so checksum dedup alone could attach a second copy after a lost answer."""
+        files = [str(f) for f in self.api.voucher(voucher_id).get("files") or []]
+        return StepResult(files[0], {"files": files, "found": True}) if files else None
+
     def _files(self, job: Job) -> StepResult:
         document, voucher_id = job.document, self._voucher_id(job)
+        if job.steps[VOUCHER].detail.get("found"):  # an earlier run created it: files too?
+            attached = self._attached_already(voucher_id)
+            if attached is not None:
+                return attached
         number = safe_filename(document.number or document.source_key)
         pdf = job.attachment(AttachmentRole.PDF)
         if pdf is not None:
