@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
-from syncd.errors import ConfigError, DeliveryError, PermanentError
+from syncd.errors import ConfigError, DeliveryError, PermanentError, SyncdError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
 from syncd_lexoffice import lookup
@@ -243,7 +243,11 @@ class LexofficeTarget(Target):
             if renderer is None:
                 raise ConfigError(["lexoffice: the document has no PDF and the pipeline has no "
                                    "renderer to make one"])
-            data = renderer.render(document)
+            try:
+                data = renderer.render(document)
+            except SyncdError as exc:  # the document cannot be rendered: nothing was sent
+                raise PermanentError(f"document {document.identity}: no PDF for lexoffice: "
+                                     f"{exc}", code="render") from exc
             files = [(f"{number}.pdf", "application/pdf", len(data), lambda: data)]
         options = job.options if isinstance(job.options, LexofficeOptions) else LexofficeOptions()
         xml = job.attachment(AttachmentRole.EINVOICE)
