@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.errors import ConfigError, PermanentError, TransientError
-from syncd.jobs import StoredAttachment
+from syncd.errors import ConfigError, InputError, PermanentError, TransientError
+from syncd.jobs import StepResult, StoredAttachment
 from syncd.model import AttachmentRole, LegalNotes
 from syncd_lexoffice.client import AmbiguousWrite
 from syncd_lexoffice.config import LexofficeOptions
@@ -210,11 +210,48 @@ def test_refused_api_key_stops_with_one_line_and_does_not_hammer(emulator, tmp_p
 def test_pdf_over_5_mb_is_refused_before_sending(emulator, tmp_path):
     target = make_target(emulator, tmp_path, renderer=TinyRenderer(pad=5 * 1024 * 1024))
     job = make_job(sample_document("big"))
-    job = job.with_step("voucher", target.run_step("voucher", job))
     with pytest.raises(PermanentError, match=r"RE-big.pdf is 5.0 MB; lexoffice accepts files "
                                              "up to 5 MB"):
+        target.run_step("voucher", job)  # checked before the voucher is created
+    assert emulator.state.count(method="POST") == 0
+    job = job.with_step("voucher", StepResult("v-1"))  # and again before the upload
+    with pytest.raises(PermanentError, match=r"5\.0 MB"):
         target.run_step("file", job)
-    assert emulator.state.count(method="POST", prefix="/v1/vouchers/") == 0
+    assert emulator.state.count(method="POST") == 0
+
+
+def test_unrenderable_document_creates_no_voucher(emulator, tmp_path):
+    class Refusing(TinyRenderer):
+        def render(self, document):
+            raise InputError("template", "a credit note must name the invoice it corrects")
+
+        def render_many(self, documents):
+            raise InputError("template", "batch refused")
+
+    target = make_target(emulator, tmp_path, renderer=Refusing())
+    job = make_job(sample_document("nr"))
+    target.prepare([job])
+    with pytest.raises(PermanentError, match="no PDF for lexoffice, so no voucher was created: "
+                                             "template: a credit note must name"):
+        target.run_step("voucher", job)
+    assert emulator.state.count(method="POST") == 0
+
+
+def test_prepare_renders_the_batch_at_once(emulator, tmp_path):
+    class Counting(TinyRenderer):
+        batches = 0
+
+        def render_many(self, documents):
+            Counting.batches += 1
+            return [TinyRenderer.render(self, d) for d in documents]
+
+    renderer = Counting()
+    target = make_target(emulator, tmp_path, renderer=renderer)
+    jobs = [make_job(sample_document(f"rm{i}")) for i in range(4)]
+    target.prepare(jobs)
+    for job in jobs:
+        deliver(target, job)
+    assert Counting.batches == 1 and renderer.calls == 4 and not target.files.rendered
 
 
 def test_stored_pdf_and_einvoice_are_both_attached(emulator, target):

@@ -53,11 +53,17 @@ def buyer_name(document: Document) -> str | None:
 
 def remark(document: Document, prefix: str | None = None) -> str:
     parts = [prefix] if prefix else []
-    order = document.references.order_id
-    parts.append(f"{document.source} order {order}" if order else f"{document.source} "
-                 f"{document.source_key}")
-    if document.marketplace is not None:
-        parts.append(f"marketplace {document.marketplace.id}")
+    refs = document.references
+    if refs.order_id:
+        parts.append(f"{document.source} order {refs.order_id}")
+    elif refs.shipping_id:
+        parts.append(f"{document.source} shipment {refs.shipping_id}")
+    else:
+        parts.append(f"{document.source} {document.source_key}")
+    market = document.marketplace
+    if market is not None:
+        name = getattr(market, "name", None)
+        parts.append(f"marketplace {name} ({market.id})" if name else f"marketplace {market.id}")
     if document.kind is DocumentKind.CREDIT_NOTE and document.original_invoice_number:
         parts.append(f"credit note for invoice {document.original_invoice_number}")
     return ", ".join(parts)

@@ -10,20 +10,20 @@ Re-running the file step is harmless: lexoffice deduplicates files by checksum.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
-from syncd.errors import ConfigError, DeliveryError, PermanentError, SyncdError
+from syncd.errors import ConfigError, DeliveryError, PermanentError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
 from syncd_lexoffice import lookup
 from syncd_lexoffice.categories import Categories, Category, choose
 from syncd_lexoffice.client import AmbiguousWrite, LexofficeApi
 from syncd_lexoffice.config import LexofficeConfig, LexofficeOptions
+from syncd_lexoffice.files import VoucherFiles, check_size
 from syncd_lexoffice.mapping import (
     check_deliverable,
     contact_body,
@@ -33,12 +33,7 @@ from syncd_lexoffice.mapping import (
 )
 from syncd_lexoffice.transport import build_client
 
-MAX_FILE = 5 * 1024 * 1024
 VOUCHER, FILE, PAID = "voucher", "file", "paid"
-
-
-def safe_filename(number: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", number)
 
 
 class LexofficeTarget(Target):
@@ -56,6 +51,7 @@ class LexofficeTarget(Target):
         self._webapp: Any = None
         self._contacts: dict[str, str] = {}
         self._index = lookup.VoucherIndex()
+        self.files = VoucherFiles(context.renderer)
         self._ambiguous: set[str] = set()
         self._lock = threading.Lock()
         self._contact_lock = threading.Lock()
@@ -101,6 +97,8 @@ class LexofficeTarget(Target):
 
     # lookups ---------------------------------------------------------------------------------
     def prepare(self, jobs: Sequence[Job]) -> None:
+        self.files.prepare([self._document(j) for j in jobs if FILE not in j.steps
+                            and j.attachment(AttachmentRole.PDF) is None])
         pending = [j.document for j in jobs if VOUCHER not in j.steps and j.document.number]
         if not pending:
             return
@@ -144,17 +142,27 @@ class LexofficeTarget(Target):
             return self._paid(job)
         raise PermanentError(f"lexoffice has no step {step!r}")
 
-    def _voucher(self, job: Job) -> StepResult:
+    @staticmethod
+    def _document(job: Job) -> Document:
+        """The job's document; a credit note names its linked invoice (§31 (5) UStDV)."""
         document = job.document
         original = job.links.get(LinkKind.INVOICE)
         if (document.kind is DocumentKind.CREDIT_NOTE and not document.original_invoice_number
                 and original is not None and original.number):
-            document = document.model_copy(update={"original_invoice_number": original.number})
-        options = job.options if isinstance(job.options, LexofficeOptions) else LexofficeOptions()
+            update: dict[str, Any] = {"original_invoice_number": original.number}
+            if document.original_invoice_date is None and original.issue_date is not None:
+                update["original_invoice_date"] = original.issue_date
+            document = document.model_copy(update=update)
+        return document
+
+    def _voucher(self, job: Job) -> StepResult:
+        document = self._document(job)
+        options = self._options(job)
         known = self._known(document)
         if known is not None:
             self.log.info("voucher already in lexoffice", number=document.number, id=known.id)
             return StepResult(known.id, self._found(known))
+        self.files.gather(job, document, einvoice=options.attach_einvoice)  # before creating
         category = self._category(document, options)
         contact_id = self._contact(document) if (
             category.contact_required or self.config.contact == "per-buyer") else None
@@ -229,47 +237,25 @@ class LexofficeTarget(Target):
         return StepResult(files[0], {"files": files, "found": True}) if files else None
 
     def _files(self, job: Job) -> StepResult:
-        document, voucher_id = job.document, self._voucher_id(job)
+        document, voucher_id = self._document(job), self._voucher_id(job)
         if job.steps[VOUCHER].detail.get("found"):  # an earlier run created it: files too?
             attached = self._attached_already(voucher_id)
             if attached is not None:
                 return attached
-        number = safe_filename(document.number or document.source_key)
-        pdf = job.attachment(AttachmentRole.PDF)
-        if pdf is not None:
-            files = [(pdf.filename or f"{number}.pdf", pdf.media_type, pdf.size, pdf.read)]
-        else:
-            renderer = self.context.renderer
-            if renderer is None:
-                raise ConfigError(["lexoffice: the document has no PDF and the pipeline has no "
-                                   "renderer to make one"])
-            try:
-                data = renderer.render(document)
-            except SyncdError as exc:  # the document cannot be rendered: nothing was sent
-                raise PermanentError(f"document {document.identity}: no PDF for lexoffice: "
-                                     f"{exc}", code="render") from exc
-            files = [(f"{number}.pdf", "application/pdf", len(data), lambda: data)]
-        options = job.options if isinstance(job.options, LexofficeOptions) else LexofficeOptions()
-        xml = job.attachment(AttachmentRole.EINVOICE)
-        if xml is not None and options.attach_einvoice:
-            files.append((xml.filename or f"{number}.xml", "application/xml", xml.size, xml.read))
-        for filename, _media, size, _read in files:
-            if size > MAX_FILE:
-                raise PermanentError(
-                    f"document {document.identity}: {filename} is {size / 1048576:.1f} MB; "
-                    "lexoffice accepts files up to 5 MB per voucher file", code="file-size")
         ids: dict[str, str] = {}
-        for filename, media, _size, read in files:
-            data = read()
-            if len(data) > MAX_FILE:
-                raise PermanentError(f"document {document.identity}: {filename} is "
-                                     f"{len(data) / 1048576:.1f} MB; lexoffice accepts up to 5 MB",
-                                     code="file-size")
-            answer = self.api.attach_file(voucher_id, filename, media, data)
-            ids[filename] = str(answer.get("id") or "")
+        for file in self.files.gather(job, document, einvoice=self._options(job).attach_einvoice):
+            data = file.read()
+            check_size(document, file.filename, len(data))
+            answer = self.api.attach_file(voucher_id, file.filename, file.media_type, data)
+            ids[file.filename] = str(answer.get("id") or "")
+        self.files.forget(document)
         self.log.info("files attached", number=document.number, voucher=voucher_id,
                       files=list(ids))
         return StepResult(next(iter(ids.values()), None), {"files": ids})
+
+    @staticmethod
+    def _options(job: Job) -> LexofficeOptions:
+        return job.options if isinstance(job.options, LexofficeOptions) else LexofficeOptions()
 
     def _voucher_id(self, job: Job) -> str:
         result = job.steps.get(VOUCHER)

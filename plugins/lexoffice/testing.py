@@ -40,6 +40,9 @@ class TinyRenderer:
         return (b"%PDF-1.4\n% " + text + b"\n" + b"0" * self.pad
                 + b"\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 
+    def render_many(self, documents: Iterable[Document]) -> list[bytes]:
+        return [self.render(d) for d in documents]
+
 
 def sample_document(key: str = "1", *, number: str | None = None, kind: str = "invoice",
                     issue: date = date(2026, 3, 14), lines: Iterable[tuple[str, str]] = (
