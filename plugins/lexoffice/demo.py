@@ -1,15 +1,16 @@
-"""lexoffice's share of `syncd demo`: the emulator as the target of the other parts' flows.
+"""lexoffice's share of `syncd demo`: the emulator, as the target of the sources' flows.
 
-The part adds no pipeline of its own (lexoffice is only a target); when the Amazon part is in
-the demo it adds `amazon → lexoffice`. The emulator runs at lexoffice's real 2 requests/s and
-its organisation uses the OSS destination principle, so EU sales taxed at the buyer's rate
-(the Amazon demo's FR and IT shipments) are booked as "Fernverkauf in EU-Land steuerpflichtig";
-a non-EUR document is refused as lexoffice would.
+lexoffice is only a target, so the part adds no pipeline: source parts (Afterbuy) name
+`lexoffice` in their pipelines' targets when it is present. No `amazon → lexoffice` pipeline
+either: the Amazon source reads the VIDR's *pending* view, which the Amazon part's own
+pipeline empties first (uploading the invoices), so a second pipeline would see nothing; in a
+real setup lexoffice is a second target of that one pipeline (`targets = ["amazon",
+"lexoffice"]`, tested in tests/test_lexoffice_amazon.py). The emulator runs at lexoffice's
+real 2 requests/s and its organisation uses the OSS destination principle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,6 @@ class LexofficeDemo(DemoPart):
     def start(self, folder: Path) -> dict[str, Any]:
         self.emulator = LexofficeEmulator(rate=2.0, destination_principle=True).start()
         return self.emulator.config(mark_paid=False)
-
-    def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
-        if "amazon" not in plugins:
-            return []
-        return [{"name": "amazon-lexoffice", "source": "amazon", "targets": ["lexoffice"],
-                 "schedule": "12h"}]
 
     def notes(self) -> list[str]:
         if self.emulator is None:

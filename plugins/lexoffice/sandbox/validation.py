@@ -25,7 +25,7 @@ BOOKKEEPING_RATES = {Decimal(r) for r in ("0", "5", "7", "16", "19")}
 def default_specs_dir() -> Path | None:
     """`shared/specs/lexoffice` next to (or above) the working tree, when present."""
     here = Path(__file__).resolve()
-    for parent in (Path.cwd(), *here.parents):
+    for parent in (*here.parents, Path.cwd()):  # the checkout's ../shared first
         candidate = parent / ".." / "shared" / "specs" / "lexoffice"
         if candidate.is_dir():
             return candidate.resolve()
