@@ -1,4 +1,4 @@
-"""Amazon → lexoffice through the engine, against both emulators (SYNTHETIC data)."""
+"""Amazon → [amazon, lexoffice] through the engine, against both emulators (SYNTHETIC data)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_amazon_documents_become_lexoffice_vouchers_once(emulators, tmp_path):
             "plugins": {"amazon": amazon.config_values(**FAST, upload_interval="0.05s"),
                         "lexoffice": lexoffice.config()},
             "pipelines": [{"name": "amazon-lexoffice", "source": "amazon",
-                           "targets": ["lexoffice"], "schedule": "12h"}]}
+                           "targets": ["amazon", "lexoffice"], "schedule": "12h"}]}
     path = tmp_path / "syncd.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     code, docs = run_once(path)
@@ -64,6 +64,9 @@ def test_amazon_documents_become_lexoffice_vouchers_once(emulators, tmp_path):
     assert len(done) + len(errors) + 1 == 14  # 11 invoices and 3 credit notes pulled
     assert len({v.body["voucherNumber"] for v in vouchers}) == len(vouchers)
     assert all(len(v.files) == 1 for v in vouchers)
+    # one number per document: the Amazon series, the same number Amazon received
+    uploaded = {f.options["metadata:InvoiceNumber"] for f in amazon.state.feeds.values()}
+    assert {v.body["voucherNumber"] for v in vouchers} <= uploaded
     types = {v.body["type"] for v in vouchers}
     assert types == {"salesinvoice", "salescreditnote"}
     names = {c["id"]: c["name"] for c in lexoffice.state.categories}
