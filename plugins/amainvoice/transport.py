@@ -1,0 +1,203 @@
+"""The two ways Amainvoice data arrives: one form POST per (day, type), or files in a folder.
+
+Every answer shape the public Xentral module knows is told apart here (spec README): a JSON
+list of rows, a single row object, the throttle signals (`Throttel is On`,
+`{"error": …, "throttled": true}`), error answers (`{"error": …}`,
+`Error: Parameters not loaded [0]`) and garbage (HTML, empty, truncated JSON). Throttling is
+an exception of its own because it is a rate, not a failure: the fetcher waits and asks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from syncd.errors import ConfigError, InputError, TransientError
+
+KINDS = ("inv", "rem")
+DATA_TYPE = {"inv": "inv", "rem": "rem", "tax": "basicdatatax"}
+THROTTLE_TEXTS = ("throttel is on", "throttle is on")
+
+
+def unit_name(day: date | None, kind: str) -> str:
+    """The virtual file name Xentral's module uses, e.g. `2026-11-03.inv`."""
+    return f"{day.isoformat() if day else 'today'}.{kind}"
+
+
+class Throttled(Exception):
+    """The remote asked us to slow down; `retry_after` seconds when it said so."""
+
+    def __init__(self, where: str, retry_after: float | None = None) -> None:
+        self.where = where
+        self.retry_after = retry_after
+        super().__init__(f"{where}: Amainvoice is throttling")
+
+
+class Refused(InputError):
+    """The remote answered `{"error": …}`: it will not give this (day, type)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A parsed answer: rows for .inv/.rem, the object for .tax, and a fingerprint."""
+
+    rows: list[dict[str, str]]
+    tax: dict[str, Any] | None
+    fingerprint: str
+
+
+def _text(value: Any) -> str:
+    if value is None or value is False:
+        return ""
+    if value is True:
+        return "1"
+    return str(value)
+
+
+def parse_answer(status: int, body: bytes, day: date | None, kind: str) -> Answer:
+    """Turn one raw answer into rows (or the .tax object); raise on every other shape."""
+    where = f"Amainvoice {unit_name(day, kind)}"
+    text = body.decode("utf-8", errors="replace").strip()
+    fingerprint = hashlib.sha256(body).hexdigest()
+    if text.lower() in THROTTLE_TEXTS:
+        raise Throttled(where)
+    if text.startswith("Error: Parameters not loaded"):
+        raise InputError(where, f"the remote answered {text[:80]!r} (HTTP {status}): it did "
+                                "not accept the request parameters")
+    if not text:
+        raise InputError(where, f"empty answer (HTTP {status})")
+    try:
+        data = json.loads(text, parse_float=str, parse_int=str)
+    except json.JSONDecodeError as exc:
+        snippet = text[:120].replace("\n", " ")
+        raise InputError(where, f"answer is not JSON (HTTP {status}, {exc.msg} at char "
+                                f"{exc.pos}): {snippet!r}") from None
+    if isinstance(data, dict) and "error" in data:
+        message = _text(data.get("error"))[:300]
+        if data.get("throttled") not in (None, False, "", "0", "false"):
+            raise Throttled(where)
+        if status in (401, 403):
+            raise ConfigError([f"plugins.amainvoice: Amainvoice refused the credentials "
+                               f"(HTTP {status}: {message}); check customer_number and "
+                               "auth_token"])
+        raise Refused(where, f"the remote answered an error (HTTP {status}): {message}")
+    if status >= 500:
+        raise TransientError(f"{where}: HTTP {status}", code=str(status))
+    if not 200 <= status < 300:
+        raise InputError(where, f"HTTP {status}: {text[:120]!r}")
+    if kind == "tax":
+        if not isinstance(data, dict) or not ({"thresholdCountries", "closedThresholds"}
+                                              & data.keys()):
+            raise InputError(where, "expected an object with thresholdCountries and "
+                                    f"closedThresholds, got {text[:80]!r}")
+        return Answer([], data, fingerprint)
+    if isinstance(data, dict) and ("inv_rech_nr" in data or "rem_gs_nr" in data):
+        data = [data]  # a single row counts as a list of one
+    if not isinstance(data, list):
+        raise InputError(where, f"expected a JSON list of rows, got {type(data).__name__}: "
+                                f"{text[:80]!r}")
+    rows: list[dict[str, str]] = []
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise InputError(f"{where} row {index}", f"a row must be an object, got {row!r:.60}")
+        rows.append({str(k): _text(v) for k, v in row.items()})
+    return Answer(rows, None, fingerprint)
+
+
+class Transport(Protocol):
+    def fetch(self, day: date | None, kind: str) -> Answer | None:
+        """One (day, type); None when there is nothing (yet) to read (folder: no file)."""
+        ...
+
+    def download(self, url: str) -> httpx.Response: ...
+
+    def close(self) -> None: ...
+
+
+def build_http_client(timeout: float) -> httpx.Client:
+    """The one place the HTTP client is built (switches to syncd.http when it is on main)."""
+    return httpx.Client(timeout=timeout, follow_redirects=True,
+                        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+                        headers={"User-Agent": "syncd-amainvoice"})
+
+
+class HttpTransport:
+    """`POST endpoint` with form field `paras` (the JSON the spec README documents)."""
+
+    def __init__(self, endpoint: str, customer_number: str, auth_token: str,
+                 timeout: float = 60.0, client: httpx.Client | None = None) -> None:
+        self.endpoint = endpoint
+        self.customer_number = customer_number
+        self._token = auth_token
+        self.client = client or build_http_client(timeout)
+
+    def paras(self, day: date | None, kind: str) -> dict[str, Any]:
+        paras: dict[str, Any] = {"firm_key_id": self.customer_number,
+                                 "client_identifier": self._token,
+                                 "data_type": DATA_TYPE[kind], "json": False}
+        if day is not None:
+            paras["start_date"] = paras["end_date"] = day.isoformat()
+        return paras
+
+    def fetch(self, day: date | None, kind: str) -> Answer:
+        where = f"Amainvoice {unit_name(day, kind)}"
+        try:
+            response = self.client.post(self.endpoint,
+                                        data={"paras": json.dumps(self.paras(day, kind))})
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"{where}: timeout ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"{where}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 429 and not response.content.strip().startswith(b"{"):
+            retry = response.headers.get("retry-after")
+            raise Throttled(where, float(retry) if retry and retry.isdigit() else None)
+        return parse_answer(response.status_code, response.content, day, kind)
+
+    def download(self, url: str) -> httpx.Response:
+        return self.client.get(url)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FolderTransport:
+    """`<folder>/YYYY-MM-DD.inv|.rem|.tax` holding the same JSON as the HTTP answers."""
+
+    def __init__(self, folder: Path, timeout: float = 60.0) -> None:
+        self.folder = folder
+        self.timeout = timeout
+        self._client: httpx.Client | None = None
+
+    def path(self, day: date | None, kind: str) -> Path:
+        return self.folder / unit_name(day, kind)
+
+    def fetch(self, day: date | None, kind: str) -> Answer | None:
+        path = self.path(day, kind)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputError(str(path), f"cannot read: {exc}") from None
+        try:
+            return parse_answer(200, data, day, kind)
+        except InputError as exc:
+            raise InputError(str(path), str(exc)) from None
+
+    def tax_files(self) -> list[Path]:
+        return sorted(self.folder.glob("????-??-??.tax"))
+
+    def download(self, url: str) -> httpx.Response:
+        if self._client is None:
+            self._client = build_http_client(self.timeout)
+        return self._client.get(url)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
