@@ -70,6 +70,8 @@ def parse_answer(status: int, body: bytes, day: date | None, kind: str) -> Answe
     if text.startswith("Error: Parameters not loaded"):
         raise InputError(where, f"the remote answered {text[:80]!r} (HTTP {status}): it did "
                                 "not accept the request parameters")
+    if status >= 500 and not text.startswith("{"):
+        raise TransientError(f"{where}: HTTP {status}: {text[:80]!r}", code=str(status))
     if not text:
         raise InputError(where, f"empty answer (HTTP {status})")
     try:

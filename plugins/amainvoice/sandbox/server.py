@@ -81,8 +81,8 @@ class AmainvoiceEmulator:
 
     def start(self) -> AmainvoiceEmulator:
         server = self.bind()
-        self.thread = threading.Thread(target=server.serve_forever, daemon=True,
-                                       name="amainvoice-emulator")
+        self.thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                       daemon=True, name="amainvoice-emulator")
         self.thread.start()
         return self
 
