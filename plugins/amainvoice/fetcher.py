@@ -21,7 +21,7 @@ from syncd.errors import ConfigError, SyncdError, TransientError
 from syncd_amainvoice.transport import Answer, Throttled, Transport, unit_name
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Unit:
     """One request: the invoices (`inv`) or credit notes (`rem`) of a day, or `.tax`."""
 
@@ -31,6 +31,11 @@ class Unit:
     @property
     def name(self) -> str:
         return unit_name(self.day, self.kind)
+
+    @property
+    def order(self) -> tuple[date, str]:
+        """`.tax` (no day) first, then by day and type."""
+        return (self.day or date.min, self.kind)
 
 
 class Left(Exception):
@@ -174,7 +179,7 @@ class Fetcher:
             done_count = 0
             while pending:
                 finished, pending = wait(pending, timeout=5.0, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: futures[f]):
+                for future in sorted(finished, key=lambda f: futures[f].order):
                     unit = futures[future]
                     done_count += 1
                     error = future.exception()
