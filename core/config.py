@@ -93,7 +93,7 @@ class PipelineSettings(Section):
     schedule: str = "12h"
     enabled: bool = True
     language: str | None = None
-    einvoice: Literal["none", "zugferd", "xrechnung"] = "none"
+    einvoice: Literal["auto", "none", "zugferd", "xrechnung"] = "auto"
 
     @field_validator("schedule")
     @classmethod
