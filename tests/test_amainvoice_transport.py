@@ -105,7 +105,7 @@ def emulator():
 
 
 def _transport(emu, token="sandbox-token"):
-    return HttpTransport(emu.endpoint, emu.customer_number, token, timeout=5)
+    return HttpTransport(emu.endpoint, emu.customer_number, token, timeout=5, rate=1000)
 
 
 def test_the_emulator_serves_the_documented_request_and_answer(emulator):

@@ -19,6 +19,7 @@ import httpx
 
 from syncd.connectors import Batch, Catalog, ConnectorContext, Cursor, ReadItem, Source, Window
 from syncd.errors import ConfigError, InputError, PermanentError, TransientError
+from syncd.http import HttpClients
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_amainvoice.config import AmainvoiceConfig
 from syncd_amainvoice.cursor import Progress
@@ -37,15 +38,17 @@ BATCH = 200
 REMOTE_HISTORY = timedelta(days=62)  # Xentral's module refused older start dates
 
 
-def make_transport(config: AmainvoiceConfig, base: Path) -> Transport:
+def make_transport(config: AmainvoiceConfig, base: Path,
+                   http: HttpClients | None = None) -> Transport:
     if config.transport == "folder":
         assert config.folder is not None
         folder = config.folder if config.folder.is_absolute() else base / config.folder
-        return FolderTransport(folder, timeout=config.timeout.total_seconds())
+        return FolderTransport(folder, timeout=config.timeout.total_seconds(), http=http)
     assert config.endpoint and config.customer_number and config.auth_token
     return HttpTransport(config.endpoint, config.customer_number,
                          config.auth_token.get_secret_value(),
-                         timeout=config.timeout.total_seconds())
+                         timeout=config.timeout.total_seconds(),
+                         rate=config.requests_per_second, http=http)
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -62,7 +65,7 @@ class AmainvoiceSource(Source):
                  transport: Transport | None = None) -> None:
         super().__init__(config, context)
         base = Path(context.data_dir).parent.parent  # data_dir is <config dir>/data/<plugin>
-        self.transport = transport or make_transport(config, base)
+        self.transport = transport or make_transport(config, base, context.http)
         self.log = context.logger
         self.last_stats: dict[str, Any] = {}
 

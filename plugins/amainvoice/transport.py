@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 import httpx
 
 from syncd.errors import ConfigError, InputError, TransientError
+from syncd.http import HttpClient, HttpClients, RateLimit
+from syncd.http.client import register_secrets
 
 KINDS = ("inv", "rem")
 DATA_TYPE = {"inv": "inv", "rem": "rem", "tax": "basicdatatax"}
@@ -122,22 +125,33 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def build_http_client(timeout: float) -> httpx.Client:
-    """The one place the HTTP client is built (switches to syncd.http when it is on main)."""
-    return httpx.Client(timeout=timeout, follow_redirects=True,
-                        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
-                        headers={"User-Agent": "syncd-amainvoice"})
+def build_http_client(http: HttpClients | None, customer_number: str, rate: float,
+                      timeout: float) -> HttpClient:
+    """The shared client (`context.http`), paced per Amainvoice account across workers.
+
+    It retries nothing itself (`retries=0`): throttling and failures go back to the fetcher,
+    whose shared gate pauses every worker and halves the requests in flight.
+    """
+    factory = http or HttpClients.standalone()
+    account = hashlib.sha256(customer_number.encode()).hexdigest()[:12]
+    per_second = max(1, math.ceil(rate))
+    return factory.client(name="amainvoice", timeout=timeout, retries=0,
+                          follow_redirects=True, headers={"User-Agent": "syncd-amainvoice"},
+                          rate=RateLimit(requests=per_second, per=per_second / rate,
+                                         key=f"amainvoice:{account}"))
 
 
 class HttpTransport:
     """`POST endpoint` with form field `paras` (the JSON the spec README documents)."""
 
     def __init__(self, endpoint: str, customer_number: str, auth_token: str,
-                 timeout: float = 60.0, client: httpx.Client | None = None) -> None:
+                 timeout: float = 60.0, rate: float = 2.0,
+                 http: HttpClients | None = None) -> None:
         self.endpoint = endpoint
         self.customer_number = customer_number
         self._token = auth_token
-        self.client = client or build_http_client(timeout)
+        register_secrets([auth_token])
+        self.client = build_http_client(http, customer_number, rate, timeout)
 
     def paras(self, day: date | None, kind: str) -> dict[str, Any]:
         paras: dict[str, Any] = {"firm_key_id": self.customer_number,
@@ -171,10 +185,12 @@ class HttpTransport:
 class FolderTransport:
     """`<folder>/YYYY-MM-DD.inv|.rem|.tax` holding the same JSON as the HTTP answers."""
 
-    def __init__(self, folder: Path, timeout: float = 60.0) -> None:
+    def __init__(self, folder: Path, timeout: float = 60.0,
+                 http: HttpClients | None = None) -> None:
         self.folder = folder
         self.timeout = timeout
-        self._client: httpx.Client | None = None
+        self._http = http
+        self._client: HttpClient | None = None
 
     def path(self, day: date | None, kind: str) -> Path:
         return self.folder / unit_name(day, kind)
@@ -197,7 +213,7 @@ class FolderTransport:
 
     def download(self, url: str) -> httpx.Response:
         if self._client is None:
-            self._client = build_http_client(self.timeout)
+            self._client = build_http_client(self._http, str(self.folder), 10.0, self.timeout)
         return self._client.get(url)
 
     def close(self) -> None:
