@@ -42,13 +42,17 @@ def _value(value: Any) -> str:
 
 
 def engine_toml(emulator_values: Mapping[str, Any], *, targets: tuple[str, ...] = ("noop",),
-                state_url: str | None = None, name: str = "amainvoice") -> str:
+                state_url: str | None = None, name: str = "amainvoice",
+                sink_url: str | None = None) -> str:
     """A syncd.toml: the testing plugin (for its targets), Amainvoice, one pipeline."""
     lines = []
     if state_url:
         lines += ["[state]", f"url = {json.dumps(state_url)}", ""]
     lines += ["[engine]", 'backoff_base = "0.05s"', 'backoff_max = "0.2s"', "",
-              "[plugins.testing]", "enabled = true", "count = 0", "",
+              "[plugins.testing]", "enabled = true", "count = 0"]
+    if sink_url:
+        lines.append(f"sink_url = {json.dumps(sink_url)}")
+    lines += ["",
               "[plugins.amainvoice]"]
     lines += [f"{k} = {_value(v)}" for k, v in {**emulator_values, **FAST}.items()]
     lines += ["", "[[pipelines]]", f"name = {json.dumps(name)}", 'source = "amainvoice"',

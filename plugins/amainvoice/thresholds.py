@@ -53,7 +53,7 @@ def thresholds_command(obj: Any, pipeline: str | None, as_json: bool) -> None:
     if not found:
         click.echo("no Amainvoice pipeline in this config")
         return
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 120)
     for entry in found:
         tax = entry["tax"]
         if not tax:
