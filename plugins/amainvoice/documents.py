@@ -35,7 +35,7 @@ from syncd.model import (
     build_document,
 )
 from syncd_amainvoice import rows as r
-from syncd_amainvoice.transport import unit_name
+from syncd_amainvoice.transport import gc_paused, unit_name
 
 SOURCE = "amainvoice"
 NUMBER = {"inv": "inv_rech_nr", "rem": "rem_gs_nr"}
@@ -141,7 +141,15 @@ class Built:
 
 def build(answer: list[dict[str, str]], day: date, kind: str, *, orders: bool = False
           ) -> Built:
-    """Documents (and Rejected) of one answer; `orders` adds the expert-mode order documents."""
+    """Documents (and Rejected) of one answer; `orders` adds the expert-mode order documents.
+
+    The cyclic GC is paused meanwhile (see `gc_paused`).
+    """
+    with gc_paused():
+        return _build(answer, day, kind, orders)
+
+
+def _build(answer: list[dict[str, str]], day: date, kind: str, orders: bool) -> Built:
     groups, items_rejected = group_rows(answer, day, kind)
     items: list[ReadItem] = list(items_rejected)
     by_order: dict[str, list[str]] = defaultdict(list)

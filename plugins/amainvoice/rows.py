@@ -68,7 +68,12 @@ def day(row: dict[str, str], field: str, required: bool = True) -> date | None:
         if required:
             raise RowError(field, "missing")
         return None
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+    if len(raw) >= 10 and raw[4] == "-" and raw[7] == "-":
+        try:
+            return date.fromisoformat(raw[:10])  # the common case, fast
+        except ValueError:
+            pass
+    for fmt in ("%d.%m.%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(raw[:19], fmt).date()
         except ValueError:
