@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from syncd.connectors import PluginConfig
 from syncd.durations import Duration
+
+
+def _as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class AmainvoiceConfig(PluginConfig):
@@ -17,7 +21,8 @@ class AmainvoiceConfig(PluginConfig):
 
     transport: Literal["http", "folder"] = "http"
     endpoint: str | None = Field(default=None, description="The form-POST endpoint (http)")
-    customer_number: str | None = Field(default=None, description="Sent as firm_key_id")
+    customer_number: Annotated[str | None, BeforeValidator(_as_text)] = Field(
+        default=None, description="Sent as firm_key_id (a TOML number is fine)")
     auth_token: SecretStr | None = Field(default=None, description="Sent as client_identifier")
     folder: Path | None = Field(default=None, description="Folder of YYYY-MM-DD.inv/.rem/.tax")
     start_date: date = Field(description="Rechnungen abholen ab: nothing before it is fetched")
