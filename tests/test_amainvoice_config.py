@@ -41,3 +41,21 @@ def test_the_folder_transport_needs_only_a_folder():
     config = AmainvoiceConfig(transport="folder", folder="amainvoice/", start_date="2026-10-01",
                               lookback="0d", time_budget="30s")
     assert str(config.folder) == "amainvoice" and config.time_budget == timedelta(seconds=30)
+
+
+def test_cursor_progress_compacts_over_complete_days_even_after_start_date_moved():
+    from syncd_amainvoice.cursor import Progress
+
+    progress = Progress(None)
+    first = date(2026, 11, 1)
+    progress.mark(first + timedelta(days=1), "inv", first)
+    progress.mark(first + timedelta(days=1), "rem", first)
+    assert progress.through is None and len(progress.done) == 2  # day 1 is still open
+    progress.mark(first, "rem", first)
+    progress.mark(first, "inv", first)
+    assert progress.through == first + timedelta(days=1) and not progress.done
+    moved = Progress(progress.dump())
+    later = first + timedelta(days=10)
+    moved.mark(later, "inv", later)
+    moved.mark(later, "rem", later)
+    assert moved.through == later and moved.dump()["through"] == later.isoformat()

@@ -39,7 +39,7 @@ class Progress:
         if self.is_done(day, kind):
             return
         self.done.add(f"{day.isoformat()}.{kind}")
-        cur = (self.through + timedelta(days=1)) if self.through else first
+        cur = max(self.through + timedelta(days=1), first) if self.through else first
         while all(f"{cur.isoformat()}.{k}" in self.done for k in KINDS):
             for k in KINDS:
                 self.done.discard(f"{cur.isoformat()}.{k}")
