@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from syncd.model import Document
 from syncd_amainvoice.config import AmainvoiceConfig
 from syncd_amainvoice.demo import AmainvoiceDemo
 from syncd_amainvoice.sandbox import AmainvoiceEmulator
-from syncd_amainvoice.testing import drain, make_source
+from syncd_amainvoice.testing import close_sources, drain, make_source
+
+
+@pytest.fixture(autouse=True)
+def _closed():
+    yield
+    close_sources()
 
 
 def test_the_demo_part_serves_about_thirty_documents_and_feeds_the_invoicing_targets(

@@ -10,8 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 
@@ -34,8 +36,8 @@ def make_engine(path: Path) -> tuple[Engine, Store]:
     return Engine(config, store, extra_plugins=[PLUGIN]), store
 
 
-def keys(store: Store) -> dict[str, dict]:
-    return {d["source_key"]: d for d in store.list_documents(limit=100_000)}
+def keys(store: Store) -> dict[str, Any]:
+    return {d.source_key: d for d in store.list_documents(limit=100_000)}
 
 
 def expected(dataset: Dataset) -> set[str]:
@@ -63,10 +65,16 @@ def test_cycles_store_every_document_once_with_its_number_and_late_rows_as_revis
             docs = keys(store)
             assert set(docs) == expected(dataset)
             number = next(iter(dataset.numbers("rem")))
-            stored = store.document_detail(docs[f"credit_note:{number}"]["id"])["document"]
-            assert stored["number"] == number  # Amainvoice's number, credit notes too
+            assert docs[f"credit_note:{number}"].number == number  # kept, credit notes too
+            stored = store.document_detail(docs[f"credit_note:{number}"].id)["document"]
             assert stored["links"][0]["source_key"].startswith("invoice:")
-            assert all(d["state"] == "done" for d in docs.values())
+            states = Counter(d.state for d in docs.values())
+            # a done document whose rows grew waits as `revised` for the operator (spine
+            # policy for targets that do not update in place); all others are done once
+            assert states == {"done": len(docs) - second.pulled.revised,
+                              "revised": second.pulled.revised}
+            assert sorted(emu.pdf_requests) == sorted(set(emu.pdf_requests))  # each once
+            assert len(emu.pdf_requests) == len(docs)
             cursor = store.cursor("amainvoice", "amainvoice")
             assert cursor["through"] == (today() - timedelta(days=1)).isoformat()
         finally:
@@ -97,7 +105,7 @@ def test_a_reload_throttled_midway_completes_in_one_run(tmp_path):
 
 
 def test_sigkill_during_a_reload_resumes_without_loss(tmp_path):
-    dataset = Dataset(today() - timedelta(days=28), 28, per_day=6, late_ratio=0.0)
+    dataset = Dataset(today() - timedelta(days=21), 21, per_day=4, late_ratio=0.0)
     with AmainvoiceEmulator(dataset, rate=1000, latency=0.08) as emu:
         path = tmp_path / "syncd.toml"
         path.write_text(engine_toml(emu.config_values(concurrency=2)))
@@ -127,11 +135,55 @@ def test_sigkill_during_a_reload_resumes_without_loss(tmp_path):
             assert again.returncode == 0, again.stdout + again.stderr
             docs = keys(store)
             assert set(docs) == expected(dataset)  # nothing lost, keys are unique
-            assert all(d["revision"] == 1 for d in docs.values())  # nothing stored twice
+            assert all(d.revision == 1 for d in docs.values())  # nothing stored twice
         finally:
             store.close()
             if worker.poll() is None:
                 worker.kill()
+                worker.wait(10)
+            worker.stdout.close()
+
+
+def test_credit_notes_follow_their_invoice_and_a_failed_pdf_waits_in_error_until_reset(
+        tmp_path, document_sink):
+    dataset = Dataset(today() - timedelta(days=3), 3, per_day=6, late_ratio=0.0,
+                      refund_ratio=0.5)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        credit = dataset.credit_notes(dataset.start + timedelta(days=2))[0]
+        invoice_number = credit.rows[0]["inv_rech_nr"]
+        emu.fail_pdf(invoice_number, [404])
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values(), targets=("steps-sink",),
+                                    sink_url=document_sink.url))
+        engine, store = make_engine(path)
+        try:
+            pipeline = engine.pipelines()[0]
+            engine.run_cycle(pipeline)
+            docs = keys(store)
+            bad = docs[f"invoice:{invoice_number}"]
+            assert bad.state == "error"
+            [delivery] = bad.deliveries
+            assert delivery.step == "fetch" and "HTTP 404" in delivery.error_message
+            assert invoice_number in delivery.error_message
+            waiting = docs[f"credit_note:{credit.number}"]
+            assert waiting.state == "waiting"  # its invoice is not at the target yet
+            assert "waits for invoice" in waiting.deliveries[0].waiting_for
+            store.reset([bad.id], "operator")
+            engine.run_cycle(pipeline, pull=False)
+            store_keys = {k: d.state for k, d in keys(store).items()}
+            assert store_keys[f"invoice:{invoice_number}"] == "done"
+            if store_keys[f"credit_note:{credit.number}"] != "done":  # its next look is due
+                engine.run_cycle(pipeline, pull=False)
+        finally:
+            engine.close()
+            store.close()
+    received = {e["identity"]: e for e in document_sink.received()}
+    sent_invoice = received[f"steps:amainvoice:invoice:{invoice_number}"]
+    sent_credit = received[f"steps:amainvoice:credit_note:{credit.number}"]
+    assert sent_credit["invoice_ref"] == sent_invoice["id"]
+    [pdf] = document_sink.files(f"steps:amainvoice:invoice:{invoice_number}")
+    assert pdf["name"] == f"{invoice_number}.pdf"
+    assert emu.pdf_requests.count(invoice_number) == 2  # failed once, fetched after reset
 
 
 def test_thresholds_command_shows_the_tax_data_as_table_and_json(tmp_path, monkeypatch):

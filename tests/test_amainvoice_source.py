@@ -13,7 +13,13 @@ from syncd.connectors import Rejected, Window
 from syncd.errors import ConfigError, InputError, PermanentError, TransientError
 from syncd.model import Document
 from syncd_amainvoice.sandbox import AmainvoiceEmulator, Dataset
-from syncd_amainvoice.testing import drain, make_source
+from syncd_amainvoice.testing import close_sources, drain, make_source
+
+
+@pytest.fixture(autouse=True)
+def _closed():
+    yield
+    close_sources()
 
 
 def today():

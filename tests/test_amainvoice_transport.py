@@ -104,8 +104,20 @@ def emulator():
         yield emu
 
 
+OPEN: list[HttpTransport] = []
+
+
+@pytest.fixture(autouse=True)
+def _closed():
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
 def _transport(emu, token="sandbox-token"):
-    return HttpTransport(emu.endpoint, emu.customer_number, token, timeout=5, rate=1000)
+    transport = HttpTransport(emu.endpoint, emu.customer_number, token, timeout=5, rate=1000)
+    OPEN.append(transport)
+    return transport
 
 
 def test_the_emulator_serves_the_documented_request_and_answer(emulator):

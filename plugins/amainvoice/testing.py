@@ -13,6 +13,8 @@ from syncd_amainvoice.config import AmainvoiceConfig
 from syncd_amainvoice.sandbox import AmainvoiceEmulator
 from syncd_amainvoice.source import AmainvoiceSource
 
+_MADE: list[AmainvoiceSource] = []
+
 FAST = {"throttle_pause": "0.05s", "throttle_pause_max": "0.3s", "requests_per_second": 200}
 
 
@@ -22,7 +24,15 @@ def make_source(home: Path, emulator: AmainvoiceEmulator | None = None,
     values = {**(emulator.config_values() if emulator else {}), **FAST, **overrides}
     config = AmainvoiceConfig(**values)
     data_dir = home / "data" / "amainvoice"
-    return AmainvoiceSource(config, ConnectorContext(plugin="amainvoice", data_dir=data_dir))
+    source = AmainvoiceSource(config, ConnectorContext(plugin="amainvoice", data_dir=data_dir))
+    _MADE.append(source)
+    return source
+
+
+def close_sources() -> None:
+    """Close every source `make_source` built (their HTTP connections)."""
+    while _MADE:
+        _MADE.pop().close()
 
 
 def drain(source: AmainvoiceSource, cursor: Cursor | None = None,
