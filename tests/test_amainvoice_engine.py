@@ -186,6 +186,34 @@ def test_credit_notes_follow_their_invoice_and_a_failed_pdf_waits_in_error_until
     assert emu.pdf_requests.count(invoice_number) == 2  # failed once, fetched after reset
 
 
+def test_a_bad_row_waits_in_error_with_its_place_and_a_later_good_fetch_supersedes_it(
+        tmp_path):
+    dataset = Dataset(today() - timedelta(days=2), 2, per_day=4, late_ratio=0.0)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        day = dataset.start
+        emu.inject(f"{day.isoformat()}.inv", ["bad-row"])
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values(lookback="2d")))
+        engine, store = make_engine(path)
+        try:
+            pipeline = engine.pipelines()[0]
+            summary = engine.run_cycle(pipeline)
+            assert summary.pulled.rejected == 1 and summary.pull_error is None
+            number = dataset.invoices(day)[0].number
+            docs = keys(store)
+            bad = docs[f"invoice:{number}"]
+            assert bad.state == "error"
+            assert bad.error == (f"{day.isoformat()}.inv row 0: field itemprice: '12,3x' is "
+                                 "not a number")
+            assert sum(d.state == "done" for d in docs.values()) == len(docs) - 1
+            store.reset([bad.id], "operator")  # waits for a re-pull
+            engine.run_cycle(pipeline)  # the lookback fetches the day again, now readable
+            assert keys(store)[f"invoice:{number}"].state == "done"
+        finally:
+            engine.close()
+            store.close()
+
+
 def test_thresholds_command_shows_the_tax_data_as_table_and_json(tmp_path, monkeypatch):
     from syncd.cli import cli
     from syncd.cli.context import CliContext

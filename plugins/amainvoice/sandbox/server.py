@@ -6,8 +6,9 @@ It answers like the remote as far as it is publicly known (spec README): a JSON 
 `Error: Parameters not loaded [0]` when `paras` is missing or unreadable, `{"error": …}` for
 wrong credentials (401), end dates not in the past and start dates older than `max_age_days`
 (400). Late rows appear from the second fetch of their day on. `inject()` queues any
-documented (or broken) answer for a day, `fail_pdf()` makes PDF downloads fail, and every
-request is recorded without the token.
+documented (or broken) answer for a day (`bad-row`: the day's rows with an unreadable
+amount), `fail_pdf()` makes PDF downloads fail, and every request is recorded without the
+token.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from syncd_amainvoice.sandbox.dataset import Dataset
 from syncd_amainvoice.sandbox.pdf import tiny_pdf
 
 ANSWERS = ("throttle-text", "throttle-json", "error", "params", "html", "empty", "truncated",
-           "server-error", "single", "object")
+           "server-error", "single", "object", "bad-row")
 
 
 class AmainvoiceEmulator:
@@ -175,7 +176,7 @@ class AmainvoiceEmulator:
             injected = queue.popleft() if queue else None
         if injected is None and self._throttled():
             injected = ("throttle-json" if self.throttle_style == "json" else "throttle-text")
-        if injected and injected not in ("single", "object"):
+        if injected and injected not in ("single", "object", "bad-row"):
             return (*_broken(injected), {**record, "answer": injected})
         if kind == "tax":
             return 200, "application/json", json.dumps(self.dataset.tax()), {
@@ -204,6 +205,8 @@ class AmainvoiceEmulator:
             day += timedelta(days=1)
         if self.latency:
             time.sleep(self.latency)
+        if injected == "bad-row" and rows:  # an amount nobody can read, in the first row
+            rows[0] = {**rows[0], "itemprice": "12,3x"}
         record.update(answer="rows", rows=len(rows))
         if rows and (injected == "object" or (self.single_object and len(rows) == 1)):
             return 200, "application/json", json.dumps(rows[0], ensure_ascii=False), record
