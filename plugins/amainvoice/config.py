@@ -34,6 +34,8 @@ class AmainvoiceConfig(PluginConfig):
     requests_per_second: float = Field(default=2.0, gt=0,
                                        description="Client-side pacing before the remote says "
                                                    "'Throttel is On'")
+    pdf_requests_per_second: float = Field(default=10.0, gt=0,
+                                           description="Pace of documentlink PDF downloads")
     time_budget: Duration = timedelta(minutes=10)
     throttle_pause: Duration = timedelta(seconds=2)
     throttle_pause_max: Duration = timedelta(seconds=60)

@@ -43,12 +43,14 @@ def make_transport(config: AmainvoiceConfig, base: Path,
     if config.transport == "folder":
         assert config.folder is not None
         folder = config.folder if config.folder.is_absolute() else base / config.folder
-        return FolderTransport(folder, timeout=config.timeout.total_seconds(), http=http)
+        return FolderTransport(folder, timeout=config.timeout.total_seconds(), http=http,
+                               pdf_rate=config.pdf_requests_per_second)
     assert config.endpoint and config.customer_number and config.auth_token
     return HttpTransport(config.endpoint, config.customer_number,
                          config.auth_token.get_secret_value(),
                          timeout=config.timeout.total_seconds(),
-                         rate=config.requests_per_second, http=http)
+                         rate=config.requests_per_second, http=http,
+                         pdf_rate=config.pdf_requests_per_second)
 
 
 def _days(first: date, last: date) -> list[date]:

@@ -15,7 +15,8 @@ from syncd_amainvoice.source import AmainvoiceSource
 
 _MADE: list[AmainvoiceSource] = []
 
-FAST = {"throttle_pause": "0.05s", "throttle_pause_max": "0.3s", "requests_per_second": 200}
+FAST = {"throttle_pause": "0.05s", "throttle_pause_max": "0.3s", "requests_per_second": 200,
+        "pdf_requests_per_second": 500}
 
 
 def make_source(home: Path, emulator: AmainvoiceEmulator | None = None,

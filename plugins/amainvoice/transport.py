@@ -147,7 +147,7 @@ class Transport(Protocol):
 
 
 def build_http_client(http: HttpClients | None, customer_number: str, rate: float,
-                      timeout: float) -> HttpClient:
+                      timeout: float, purpose: str = "amainvoice") -> HttpClient:
     """The shared client (`context.http`), paced per Amainvoice account across workers.
 
     It retries nothing itself (`retries=0`): throttling and failures go back to the fetcher,
@@ -156,10 +156,30 @@ def build_http_client(http: HttpClients | None, customer_number: str, rate: floa
     factory = http or HttpClients.standalone()
     account = hashlib.sha256(customer_number.encode()).hexdigest()[:12]
     per_second = max(1, math.ceil(rate))
-    return factory.client(name="amainvoice", timeout=timeout, retries=0,
+    return factory.client(name=purpose, timeout=timeout, retries=0,
                           follow_redirects=True, headers={"User-Agent": "syncd-amainvoice"},
                           rate=RateLimit(requests=per_second, per=per_second / rate,
-                                         key=f"amainvoice:{account}"))
+                                         key=f"{purpose}:{account}"))
+
+
+class Downloads:
+    """The `documentlink` PDFs: their own client and pace, so that fetching thousands of
+    PDFs never eats into the budget of the day requests (nor waits behind it)."""
+
+    def __init__(self, http: HttpClients | None, account: str, rate: float,
+                 timeout: float) -> None:
+        self._args = (http, account, rate, timeout)
+        self._client: HttpClient | None = None
+
+    def get(self, url: str) -> httpx.Response:
+        if self._client is None:
+            http, account, rate, timeout = self._args
+            self._client = build_http_client(http, account, rate, timeout, "amainvoice-pdf")
+        return self._client.get(url)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
 
 class HttpTransport:
@@ -167,12 +187,13 @@ class HttpTransport:
 
     def __init__(self, endpoint: str, customer_number: str, auth_token: str,
                  timeout: float = 60.0, rate: float = 2.0,
-                 http: HttpClients | None = None) -> None:
+                 http: HttpClients | None = None, pdf_rate: float = 10.0) -> None:
         self.endpoint = endpoint
         self.customer_number = customer_number
         self._token = auth_token
         register_secrets([auth_token])
         self.client = build_http_client(http, customer_number, rate, timeout)
+        self.downloads = Downloads(http, customer_number, pdf_rate, timeout)
 
     def paras(self, day: date | None, kind: str) -> dict[str, Any]:
         paras: dict[str, Any] = {"firm_key_id": self.customer_number,
@@ -197,21 +218,20 @@ class HttpTransport:
         return parse_answer(response.status_code, response.content, day, kind)
 
     def download(self, url: str) -> httpx.Response:
-        return self.client.get(url)
+        return self.downloads.get(url)
 
     def close(self) -> None:
         self.client.close()
+        self.downloads.close()
 
 
 class FolderTransport:
     """`<folder>/YYYY-MM-DD.inv|.rem|.tax` holding the same JSON as the HTTP answers."""
 
     def __init__(self, folder: Path, timeout: float = 60.0,
-                 http: HttpClients | None = None) -> None:
+                 http: HttpClients | None = None, pdf_rate: float = 10.0) -> None:
         self.folder = folder
-        self.timeout = timeout
-        self._http = http
-        self._client: HttpClient | None = None
+        self.downloads = Downloads(http, str(folder), pdf_rate, timeout)
 
     def path(self, day: date | None, kind: str) -> Path:
         return self.folder / unit_name(day, kind)
@@ -233,10 +253,7 @@ class FolderTransport:
         return sorted(self.folder.glob("????-??-??.tax"))
 
     def download(self, url: str) -> httpx.Response:
-        if self._client is None:
-            self._client = build_http_client(self._http, str(self.folder), 10.0, self.timeout)
-        return self._client.get(url)
+        return self.downloads.get(url)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        self.downloads.close()

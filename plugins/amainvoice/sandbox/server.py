@@ -14,6 +14,7 @@ token.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -61,6 +62,7 @@ class AmainvoiceEmulator:
         self.pdf_failures: dict[str, deque[int]] = {}
         self.requests: list[dict[str, Any]] = []
         self.pdf_requests: list[str] = []
+        self._numbers: set[str] | None = None
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
 
@@ -218,12 +220,9 @@ class AmainvoiceEmulator:
             queue = self.pdf_failures.get(number)
             if queue:
                 return queue.popleft(), b"<html>error</html>"
-        known = any(doc.number == number
-                    for offset in range(self.dataset.days)
-                    for kind in ("inv", "rem")
-                    for doc in self.dataset.docs(self.dataset.start + timedelta(days=offset),
-                                                 kind))
-        if not known:
+        if self._numbers is None:
+            self._numbers = self.dataset.numbers("inv") | self.dataset.numbers("rem")
+        if number not in self._numbers:
             return 404, b"not found"
         title = ("Gutschrift " if number.startswith("GS") else "Rechnung ") + number
         return 200, tiny_pdf(f"{title} (SYNTHETIC Amainvoice sandbox)")
@@ -246,6 +245,10 @@ def _broken(kind: str) -> tuple[int, str, str]:
 class _Handler(BaseHTTPRequestHandler):
     emulator: ClassVar[AmainvoiceEmulator]
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()  # headers and body leave at once (no 40 ms delayed-ACK stall)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator records requests itself."""
