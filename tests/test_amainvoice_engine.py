@@ -251,3 +251,45 @@ def test_the_plugin_registers_source_sandbox_and_demo():
     registry = load_plugins().registry
     assert "amainvoice" in registry.sandboxes and "amainvoice" in registry.sources
     assert "amainvoice" in registry.demos
+
+
+def test_a_failing_day_is_a_pull_error_naming_it_and_the_other_days_flow(tmp_path):
+    dataset = Dataset(today() - timedelta(days=3), 3, per_day=3, late_ratio=0.0)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        day = dataset.start + timedelta(days=1)
+        emu.inject(f"{day.isoformat()}.rem", ["params"])
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values(lookback="0d")))
+        engine, store = make_engine(path)
+        try:
+            pipeline = engine.pipelines()[0]
+            summary = engine.run_cycle(pipeline)
+            assert f"{day.isoformat()}.rem" in summary.pull_error
+            assert "Parameters not loaded" in summary.pull_error
+            missing = {f"credit_note:{d.number}" for d in dataset.credit_notes(day)}
+            assert set(keys(store)) == expected(dataset) - missing  # the rest was committed
+            emu.requests.clear()
+            again = engine.run_cycle(pipeline)
+            assert again.pull_error is None
+            assert [(r["start_date"], r["data_type"]) for r in emu.received()] == [
+                (day.isoformat(), "rem")]  # only the outstanding unit
+            assert set(keys(store)) == expected(dataset)
+        finally:
+            engine.close()
+            store.close()
+
+
+def test_on_postgresql_the_pace_is_shared_through_the_state_database(tmp_path, pg_url):
+    dataset = Dataset(today() - timedelta(days=2), 2, per_day=3, late_ratio=0.0)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values(), state_url=pg_url))
+        engine, store = make_engine(path)
+        try:
+            summary = engine.run_cycle(engine.pipelines()[0])
+            assert summary.pull_error is None
+            assert set(keys(store)) == expected(dataset)
+            assert all(d.state == "done" for d in keys(store).values())
+        finally:
+            engine.close()
+            store.close()
