@@ -167,7 +167,7 @@ def test_days_are_fetched_concurrently(tmp_path):
         source = make_source(tmp_path, emu, concurrency=6)
         drain(source)
         assert source.last_stats["requests"] == 13
-    assert source.last_stats["seconds"] < 13 * 0.1  # more than one request in flight
+    assert source.last_stats["max_in_flight"] > 1
     assert source.last_stats["rows"] > 0
 
 

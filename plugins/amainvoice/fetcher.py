@@ -205,6 +205,7 @@ class Fetcher:
         s = self.stats
         return {"requests": s.requests, "throttled": s.throttled, "retried": s.retried,
                 "failed": s.failed, "left_for_next_cycle": s.left, "rows": s.rows,
+                "max_in_flight": s.max_in_flight,
                 "seconds": round(time.monotonic() - s.started, 3)}
 
 
