@@ -107,6 +107,26 @@ class RenderSettings(Section):
     footer: str | None = None
 
 
+class WebUser(Section):
+    """One dashboard login; `syncd web add-user NAME` writes the argon2 hash."""
+
+    password_hash: SecretStr = Field(description="argon2 hash (never the password)")
+    role: Literal["viewer", "operator"] = "viewer"
+
+
+class WebSettings(Section):
+    """`[web]`: the dashboard (`syncd web`, `syncd run --web`); see docs/web.md."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    users: dict[str, WebUser] = Field(default_factory=dict)
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; default: generated in data/web/")
+    metrics_public: bool = False
+    secure_cookies: bool = Field(default=False, description="set when served behind TLS")
+    session_max_age: Duration = Field(default=timedelta(hours=12))
+
+
 class PipelineSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     source: str
@@ -145,6 +165,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     engine: EngineSettings = EngineSettings()
     render: RenderSettings = RenderSettings()
+    web: WebSettings = WebSettings()
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     pipelines: list[PipelineSettings] = Field(default_factory=list)
 
@@ -184,10 +205,19 @@ class Config:
 
     @property
     def database_url(self) -> str:
+        """The state URL; a relative SQLite path is relative to the config file's folder."""
         url = self.settings.state.url
-        if url:
+        if not url:
+            return f"sqlite:///{(self.base_dir / 'syncd.db').resolve()}"
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        database = parsed.database
+        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+                or database.startswith("file:") or Path(database).is_absolute():
             return url
-        return f"sqlite:///{(self.base_dir / 'syncd.db').resolve()}"
+        absolute = str((self.base_dir / database).resolve())
+        return parsed.set(database=absolute).render_as_string(hide_password=False)
 
     @property
     def enabled_plugins(self) -> set[str]:
@@ -256,9 +286,10 @@ class Config:
             cfg = self.plugin_configs.get(name)
             table = {k: v for k, v in raw.items() if k != "connections"}
             enabled = {"enabled": bool(raw.get("enabled", False))}
-            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else (
-                {**_mask_raw(table), **enabled} if name in self.enabled_plugins else enabled)
             conns = self.connections.get(name)
+            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else (
+                {**_mask_raw(table, conns), **enabled} if name in self.enabled_plugins
+                else enabled)
             if conns:
                 plugins[name]["connections"] = {
                     conn: c.model_dump(mode="json", exclude_none=True, exclude={"enabled"})
@@ -278,11 +309,15 @@ def _secret_values(model: BaseModel) -> list[str]:
     return out
 
 
-def _mask_raw(table: dict[str, Any]) -> dict[str, Any]:
-    """A plugin table that was not validated on its own (connections only): no values shown
-    for keys that look secret."""
-    return {k: "**********" if any(w in k.lower() for w in ("secret", "token", "key", "password"))
-            else v for k, v in table.items()}
+def _mask_raw(table: dict[str, Any], connections: dict[str, PluginConfig] | None
+              ) -> dict[str, Any]:
+    """A plugin table holding only keys its connections share (not validated on its own):
+    the model's secret fields, and anything named like a secret, are masked."""
+    secret = {n for c in (connections or {}).values() for n in type(c).model_fields
+              if isinstance(getattr(c, n), SecretStr)}
+    return {k: "**********" if k in secret or any(
+        w in k.lower() for w in ("secret", "token", "password", "key")) else v
+        for k, v in table.items()}
 
 
 def _url_password(url: str) -> str | None:
@@ -351,8 +386,11 @@ def load_config(
     )
     checked = check_plugins(raw_plugins, pipelines, registry)
     problems.extend(checked.problems)
-    if settings is not None:
-        problems.extend(check_state_url(settings.state.url))
+    state = data.get("state")
+    raw_url = settings.state.url if settings else (
+        state.get("url") if isinstance(state, dict) else None)
+    if isinstance(raw_url, str):
+        problems.extend(check_state_url(raw_url))
 
     if problems:
         raise ConfigError(problems, str(cfg_path))

@@ -71,7 +71,10 @@ class SyncdGroup(click.Group):
 )
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, debug: bool, log_format: str) -> None:
-    """syncd moves invoices, credit notes and orders between your systems."""
+    """syncd moves invoices, credit notes and orders between your systems.
+
+    The options below may also follow the subcommand: `syncd run -c syncd.toml`.
+    """
     syncd_log.configure(fmt=log_format, level="DEBUG" if debug else "INFO")  # type: ignore[arg-type]
     if ctx.obj is None:
         ctx.obj = CliContext(config_path=config_path, debug=debug, log_format=log_format)
@@ -91,7 +94,7 @@ def _attach_builtin_commands() -> None:
 
 _attach_builtin_commands()
 
-from syncd.cli import documents, events, inbox, pipelines, reload, run, status  # noqa: E402
+from syncd.cli import documents, events, inbox, pipelines, reload, run, status, web  # noqa: E402
 
 cli.add_command(run.run_command)
 cli.add_command(status.status_command)
@@ -100,6 +103,7 @@ cli.add_command(events.events_command)
 cli.add_command(reload.reload_command)
 cli.add_command(inbox.import_command)
 cli.add_command(pipelines.pipelines_group)
+cli.add_command(web.web_group)
 
 
 def _print_error(error: BaseException) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from syncd.cli.run import make_engine, opened_store
+from syncd.config_checks import split_endpoint
 from syncd.daemon import next_runs
 from syncd.store import STATES
 
@@ -57,7 +58,7 @@ def _warnings(engine: Any, pipeline: Any) -> list[str]:
     """Targets may offer `status_warnings()` (e.g. Amazon's upload deadlines)."""
     found = []
     for name in pipeline.targets:
-        cls = engine.host.registry.targets.get(name)
+        cls = engine.host.registry.targets.get(split_endpoint(name)[0])
         if cls is None or not hasattr(cls, "status_warnings"):
             continue
         try:

@@ -50,9 +50,11 @@ def console(stderr: bool = False, file: Any = None, width: int | None = None) ->
 
 
 def _plain(value: Any) -> str:
+    """A cell's text; line breaks inside a value become spaces (one value, one row)."""
     if value is None:
         return "-"
-    return str(value)
+    text = str(value)
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def _visible(text: str) -> str:
@@ -77,7 +79,10 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]],
         return max(1, min(natural[i], lowest))
 
     keep = list(range(len(columns)))
-    avail = lambda: width - 3 * len(keep) - 1  # noqa: E731 - borders of the kept columns
+
+    def avail() -> int:
+        return width - 3 * len(keep) - 1  # borders and padding of the kept columns
+
     while sum(floor(i, True) for i in keep) > avail():
         droppable = [i for i in keep if columns[i].drop]
         if not droppable:

@@ -7,12 +7,12 @@ must be PDFs sent with the Content-Type declared at createFeedDocument, and the 
 UPLOAD_VAT_INVOICE is checked against the emulator's VIDR with Amazon's error codes in a
 windows-1252 processing report. Accepted uploads move their shipment from pending to
 InvoiceProcessing and, one report later, InvoiceUploaded; rejected ones reappear as pending
-with the reason in invoice-status-description.
+with the reason in invoice-status-description. This module holds the server, its lifecycle and
+the request plumbing; the operations are in operations.py, the upload checks in judge.py.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import secrets
@@ -21,37 +21,27 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import click
 
 from syncd.log import get_logger
-from syncd_amazon.processing_report import ReportError, render
 from syncd_amazon.ratelimit import DOCUMENTED
 from syncd_amazon.sandbox.cli import command as cli_command
+from syncd_amazon.sandbox.operations import HttpError, Operations
+from syncd_amazon.sandbox.records import RecordsFile, snapshot
 from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
 from syncd_amazon.sandbox.state import (
-    LANDED,
     EmulatorState,
-    Feed,
-    FeedDocument,
     Recorded,
-    Report,
     StoredFile,
 )
 
 log = get_logger("syncd_amazon.sandbox")
 
-REPORT_TYPE = "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT"
-FEED_TYPE = "UPLOAD_VAT_INVOICE"
-ALLOWED_VALUE = re.compile(r"^[A-Za-z0-9 ,/\\\-_;:#.]*$")
-KNOWN_KEYS = {"ShippingId", "OrderId", "InvoiceNumber", "DocumentType", "TotalAmount",
-              "TotalVATAmount", "TransactionId"}
-MAX_WINDOW = timedelta(days=30)
 
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/auth/o2/token$"), "token"),
@@ -64,6 +54,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/feeds/2021-06-30/documents/(?P<id>[^/]+)$"), "getFeedDocument"),
     ("GET", re.compile(r"^/files/(?P<id>[^/]+)$"), "download"),
     ("PUT", re.compile(r"^/files/(?P<id>[^/]+)$"), "upload"),
+    ("GET", re.compile(r"^/_records$"), "records"),
 ]
 
 
@@ -85,29 +76,6 @@ class _Bucket:
         return False
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.details = status, code, message, details
-
-    def body(self) -> dict[str, Any]:
-        error = {"code": self.code, "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return {"errors": [error]}
-
-
 class AmazonEmulator:
     """Start with `.start()` (random free port by default), stop with `.stop()`.
 
@@ -123,7 +91,8 @@ class AmazonEmulator:
                  client_secret: str = "sandbox-client-secret",
                  refresh_token: str = "Atzr|sandbox-refresh-token",
                  specs_dir: Path | None = None, url_ttl: float = 300.0,
-                 check_pdf_text: bool = True, fresh_dates: bool = False) -> None:
+                 check_pdf_text: bool = True, fresh_dates: bool = False,
+                 records_file: Path | None = None) -> None:
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.host, self.port = host, port
@@ -136,6 +105,7 @@ class AmazonEmulator:
             self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
         self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
         self.check_pdf_text = check_pdf_text
+        self.records_file = RecordsFile(records_file) if records_file else None
         self.buckets = {op: _Bucket(rate * speedup, burst)
                         for op, (rate, burst) in DOCUMENTED.items()}
         self._server: ThreadingHTTPServer | None = None
@@ -212,6 +182,15 @@ class AmazonEmulator:
                   for key, value in self.config_values(**overrides).items()]
         return "\n".join(lines) + "\n"
 
+    def records(self) -> dict[str, Any]:
+        """What it received (also `GET /_records`): requests, feeds, groups, validation."""
+        return snapshot(self)
+
+    def validation_summary(self) -> str:
+        """Which checks ran on the traffic and how many bodies were off, in one sentence."""
+        with self.state.lock:
+            return self.specs.summary(len(self.state.spec_violations))
+
     # helpers used by the handler -----------------------------------------------------------
     def file_url(self, file_id: str) -> str:
         return f"{self.url}/files/{file_id}?X-Amz-Expires={int(self.state.url_ttl)}" \
@@ -225,7 +204,7 @@ class AmazonEmulator:
         return file_id
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(Operations, BaseHTTPRequestHandler):
     emulator: AmazonEmulator
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in separate writes
@@ -256,6 +235,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body_out, headers, payload = handler(match, parts, raw, request_id)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise HttpError(500, "InternalFailure", "injected failure after processing")
+            if fault == "garbage":  # processed, answered by something that is not Amazon
+                status, body_out, headers = 200, None, {"Content-Type": "text/html"}
+                payload = b"<html><body>upstream proxy: truncated"
         except HttpError as exc:
             status, body_out, headers, payload = exc.status, exc.body(), {}, None
         except Exception as exc:  # an emulator bug must still answer, and say what broke
@@ -269,8 +251,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "upload", "token") else (len(raw) if raw else None)
             except ValueError:
                 recorded_body = raw[:200]
-            self.emulator.state.record(Recorded(operation, method, parts.path, status,
-                                                recorded_body, time.monotonic(), request_id))
+            if operation != "records":
+                self.emulator.state.record(Recorded(operation, method, parts.path, status,
+                                                    recorded_body, time.monotonic(), request_id))
+                if self.emulator.records_file is not None:
+                    self.emulator.records_file.write(self.emulator)
         if payload is not None:
             self._send_raw(status, payload, headers)
             return
@@ -311,369 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._dispatch("PUT")
 
-    def _json(self, raw: bytes, operation: str) -> dict[str, Any]:
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            raise HttpError(400, "InvalidInput", "the request body is not JSON") from None
-        violations = self.emulator.specs.request(operation, body)
-        if violations:
-            with self.emulator.state.lock:
-                self.emulator.state.spec_violations.extend(
-                    f"request {operation}: {v}" for v in violations)
-            raise HttpError(400, "InvalidInput", "the request does not match the model",
-                            "; ".join(violations))
-        if not isinstance(body, dict):
-            raise HttpError(400, "InvalidInput", "the request body must be an object")
-        return body
-
-    def _authorize(self, operation: str) -> None:
-        state = self.emulator.state
-        token = self.headers.get("x-amz-access-token")
-        with state.lock:
-            expiry = state.tokens.get(token or "")
-            forced = state.throttle_next.get(operation, 0)
-            if forced:
-                state.throttle_next[operation] = forced - 1
-        if expiry is None:
-            raise HttpError(403, "Unauthorized", "Access to requested resource is denied.",
-                            "The access token you provided is revoked, malformed or invalid.")
-        if expiry < time.monotonic():
-            raise HttpError(403, "Unauthorized", "Access to requested resource is denied.",
-                            "The access token you provided has expired.")
-        if "tax_invoicing" not in state.roles:
-            raise HttpError(403, "Unauthorized", "Access to requested resource is denied.")
-        with state.lock:
-            allowed = self.emulator.buckets[operation].take()
-        if forced or not allowed:
-            raise HttpError(429, "QuotaExceeded",
-                            "You exceeded your quota for the requested resource.")
-
-    # LWA -----------------------------------------------------------------------------------
-    def op_token(self, match: re.Match[str], parts: Any, raw: bytes,
-                 rid: str) -> tuple[int, Any, dict[str, str], None]:
-        form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
-        emu, state = self.emulator, self.emulator.state
-        with state.lock:
-            failure = state.lwa_failures.pop(0) if state.lwa_failures else None
-        if failure:
-            status = 503 if failure == "temporarily_unavailable" else 500
-            if failure not in ("server_error", "temporarily_unavailable"):
-                status = 400
-            return status, {"error": failure, "error_description": f"injected {failure}"}, {}, None
-        if form.get("grant_type") != "refresh_token":
-            return 400, {"error": "unsupported_grant_type",
-                         "error_description": "grant_type must be refresh_token"}, {}, None
-        if form.get("client_id") != emu.client_id or form.get("client_secret") != \
-                emu.client_secret:
-            return 401, {"error": "invalid_client",
-                         "error_description": "Client authentication failed"}, {}, None
-        if state.revoked or form.get("refresh_token") != emu.refresh_token:
-            return 400, {"error": "invalid_grant",
-                         "error_description": "The request has an invalid grant parameter : "
-                                              "refresh_token"}, {}, None
-        token = "Atza|" + secrets.token_urlsafe(24)
-        with state.lock:
-            state.tokens[token] = time.monotonic() + state.token_lifetime
-            state.tokens_issued += 1
-        return 200, {"access_token": token, "token_type": "bearer",
-                     "expires_in": state.token_lifetime}, {}, None
-
-    # Reports -------------------------------------------------------------------------------
-    def op_createReport(self, match: re.Match[str], parts: Any, raw: bytes,
-                        rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("createReport")
-        body = self._json(raw, "createReport")
-        if body["reportType"] != REPORT_TYPE:
-            raise HttpError(400, "InvalidInput", f"unsupported reportType {body['reportType']}")
-        options = dict(body.get("reportOptions") or {})
-        try:
-            start = _parse_time(body.get("dataStartTime"))
-            end = _parse_time(body.get("dataEndTime"))
-        except ValueError:
-            raise HttpError(400, "InvalidInput", "dataStartTime/dataEndTime are not ISO 8601") \
-                from None
-        if options.get("ReportOption=All", "").lower() == "true":
-            if start is None or end is None:
-                raise HttpError(400, "InvalidInput",
-                                "ReportOption=All needs dataStartTime and dataEndTime")
-            if end < start or end - start > MAX_WINDOW:
-                raise HttpError(400, "InvalidInput",
-                                "the date range must not exceed 30 days")
-        report = Report(self.emulator.state.next_id(), list(body["marketplaceIds"]), options,
-                        start, end, datetime.now(UTC))
-        with self.emulator.state.lock:
-            self.emulator.state.reports[report.report_id] = report
-        return 202, {"reportId": report.report_id}, {}, None
-
-    def op_getReport(self, match: re.Match[str], parts: Any, raw: bytes,
-                     rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("getReport")
-        state = self.emulator.state
-        with state.lock:
-            report = state.reports.get(match["id"])
-            if report is None:
-                raise HttpError(404, "NotFound", f"report {match['id']} not found")
-            report.polls += 1
-            if report.status in ("IN_QUEUE", "IN_PROGRESS"):
-                if report.polls < state.report_polls:
-                    report.status = "IN_PROGRESS"
-                else:
-                    self._finish_report(report)
-            body: dict[str, Any] = {
-                "reportId": report.report_id, "reportType": REPORT_TYPE,
-                "marketplaceIds": report.marketplace_ids, "processingStatus": report.status,
-                "createdTime": _iso(report.created),
-            }
-            if report.start:
-                body["dataStartTime"] = _iso(report.start)
-            if report.end:
-                body["dataEndTime"] = _iso(report.end)
-            if report.document_id:
-                body["reportDocumentId"] = report.document_id
-            if report.status in ("DONE", "CANCELLED", "FATAL"):
-                body["processingEndTime"] = _iso(datetime.now(UTC))
-        return 200, body, {}, None
-
-    def _finish_report(self, report: Report) -> None:
-        state = self.emulator.state
-        if state.report_fatal is not None:
-            report.status = "FATAL"
-            report.document_id = self.emulator.store_file(
-                state.report_fatal.encode(), "text/plain; charset=UTF-8")
-            state.report_fatal = None
-            return
-        data = state.render_vidr(report)
-        if not data:
-            report.status = "CANCELLED"
-            return
-        compression = None
-        if state.report_gzip:
-            data, compression = gzip.compress(data), "GZIP"
-        report.document_id = self.emulator.store_file(data, state.report_content_type,
-                                                      compression)
-        report.status = "DONE"
-
-    def op_getReportDocument(self, match: re.Match[str], parts: Any, raw: bytes,
-                             rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("getReportDocument")
-        with self.emulator.state.lock:
-            stored = self.emulator.state.files.get(match["id"])
-            if stored is None:
-                raise HttpError(404, "NotFound", f"report document {match['id']} not found")
-            stored.expires = time.monotonic() + self.emulator.state.url_ttl
-        body = {"reportDocumentId": match["id"], "url": self.emulator.file_url(match["id"])}
-        if stored.compression:
-            body["compressionAlgorithm"] = stored.compression
-        return 200, body, {}, None
-
-    # presigned files -----------------------------------------------------------------------
-    def op_download(self, match: re.Match[str], parts: Any, raw: bytes,
-                    rid: str) -> tuple[int, Any, dict[str, str], bytes | None]:
-        with self.emulator.state.lock:
-            stored = self.emulator.state.files.get(match["id"])
-        if stored is None:
-            return 404, None, {"Content-Type": "application/xml"}, b"<Error>NoSuchKey</Error>"
-        if stored.expires < time.monotonic():
-            return 403, None, {"Content-Type": "application/xml"}, \
-                b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-        return 200, None, {"Content-Type": stored.content_type}, stored.data
-
-    def op_upload(self, match: re.Match[str], parts: Any, raw: bytes,
-                  rid: str) -> tuple[int, Any, dict[str, str], bytes]:
-        state = self.emulator.state
-        with state.lock:
-            doc = state.feed_documents.get(match["id"])
-            if doc is None:
-                return 404, None, {"Content-Type": "application/xml"}, b"<Error>NoSuchKey</Error>"
-            if doc.expires < time.monotonic():
-                return 403, None, {"Content-Type": "application/xml"}, \
-                    b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message>" \
-                    b"</Error>"
-            doc.data = raw
-            doc.uploaded_content_type = self.headers.get("Content-Type")
-        return 200, None, {"Content-Type": "application/xml"}, b""
-
-    # Feeds ---------------------------------------------------------------------------------
-    def op_createFeedDocument(self, match: re.Match[str], parts: Any, raw: bytes,
-                              rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("createFeedDocument")
-        body = self._json(raw, "createFeedDocument")
-        state = self.emulator.state
-        doc_id = f"amzn1.tortuga.4.eu.{uuid.uuid4()}"
-        with state.lock:
-            state.feed_documents[doc_id] = FeedDocument(
-                doc_id, str(body["contentType"]), time.monotonic() + state.url_ttl)
-        return 201, {"feedDocumentId": doc_id, "url": self.emulator.file_url(doc_id)}, {}, None
-
-    def op_createFeed(self, match: re.Match[str], parts: Any, raw: bytes,
-                      rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("createFeed")
-        body = self._json(raw, "createFeed")
-        state = self.emulator.state
-        now = time.monotonic()
-        with state.lock:
-            if body["feedType"] == FEED_TYPE:
-                last = state.createfeed_times[-1] if state.createfeed_times else None
-                if last is not None and now - last < state.upload_interval:
-                    raise HttpError(429, "QuotaExceeded",
-                                    "You exceeded your quota for the requested resource.",
-                                    "UPLOAD_VAT_INVOICE allows one upload every 3 seconds")
-                state.createfeed_times.append(now)
-            if body["inputFeedDocumentId"] not in state.feed_documents:
-                raise HttpError(400, "InvalidInput",
-                                f"unknown inputFeedDocumentId {body['inputFeedDocumentId']}")
-            feed = Feed(state.next_id(), body["feedType"], list(body["marketplaceIds"]),
-                        body["inputFeedDocumentId"], dict(body.get("feedOptions") or {}),
-                        datetime.now(UTC), now)
-            if feed.feed_type == FEED_TYPE:
-                self._judge(feed)
-            state.feeds[feed.feed_id] = feed
-        return 202, {"feedId": feed.feed_id}, {}, None
-
-    def _judge(self, feed: Feed) -> None:
-        """Amazon's checks of one invoice upload; errors end up in the processing report."""
-        state = self.emulator.state
-        doc = state.feed_documents[feed.document_id]
-        errors = feed.errors
-        if doc.data is None:
-            errors.append(("79540", "No file was uploaded for the feed document"))
-            return
-        if not doc.data:
-            errors.append(("79544", "The uploaded file is empty"))
-            return
-        if (doc.content_type != "application/pdf" or doc.uploaded_content_type != doc.content_type
-                or not doc.data.startswith(b"%PDF-")):
-            errors.append(("79503", "The uploaded file is not a PDF sent as application/pdf "
-                                    f"(declared {doc.content_type!r}, sent "
-                                    f"{doc.uploaded_content_type!r})"))
-            return
-        meta: dict[str, str] = {}
-        for key, value in feed.options.items():
-            if not key.startswith("metadata:"):
-                errors.append(("79513", f"feedOptions key {key!r} lacks the metadata: prefix"))
-                continue
-            name = key.removeprefix("metadata:")
-            if name not in KNOWN_KEYS:
-                errors.append(("79513", f"unknown metadata key {name!r}"))
-            if not ALLOWED_VALUE.match(value) or not value.strip():
-                errors.append(("InvalidMetadataValue",
-                               f"metadata:{name} has characters Amazon does not accept"))
-            meta[name] = value.strip()
-        if errors:
-            return
-        for required in ("InvoiceNumber", "TotalAmount", "TotalVATAmount"):
-            if required not in meta:
-                errors.append(("79513", f"missing required metadata: metadata:{required}"))
-        if "ShippingId" not in meta and "OrderId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:ShippingId or metadata:OrderId"))
-        doc_type = meta.get("DocumentType", "Invoice")
-        if doc_type not in ("Invoice", "CreditNote"):
-            errors.append(("79531", f"DocumentType {doc_type!r} is not Invoice or CreditNote"))
-        if doc_type == "CreditNote" and "TransactionId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:TransactionId for a credit note"))
-        if len(feed.marketplace_ids) != 1:
-            errors.append(("79523", "the feed must name exactly one valid marketplace"))
-        if errors:
-            return
-        shipping_id = meta.get("ShippingId") or self._shipping_of_order(meta.get("OrderId", ""))
-        feed.shipping_id = shipping_id
-        group = state.find_group(shipping_id, doc_type, meta.get("TransactionId"))
-        if group is None:
-            errors.append(("79517", f"shipment {shipping_id} / {meta.get('TransactionId', '-')}"
-                                    " is unknown or not yet shipped"))
-            return
-        if group.transaction_id.startswith("Correction:") and "TransactionId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:TransactionId for a corrected "
-                                    "invoice"))
-        if group.marketplace_id != feed.marketplace_ids[0]:
-            errors.append(("79523", f"marketplace {feed.marketplace_ids[0]} is not the "
-                                    f"shipment's marketplace"))
-        if group.amazon_invoiced:
-            errors.append(("79525", "Amazon issues the invoice for this shipment"))
-        if errors:
-            self._reject(group, errors)
-            return
-        total, vat = group.sums()
-        for name, expected in (("TotalAmount", total), ("TotalVATAmount", vat)):
-            try:
-                sent = Decimal(meta[name])
-            except InvalidOperation:
-                sent = None
-            if sent is None or sent.quantize(Decimal("0.01")) != expected.quantize(
-                    Decimal("0.01")):
-                errors.append((f"{name}Mismatch", f"metadata:{name} {meta[name]} differs from "
-                                                  f"Amazon's {expected:.2f}"))
-        if self.emulator.check_pdf_text and not errors:
-            text = _pdf_text(doc.data)
-            if text is not None and meta["InvoiceNumber"] not in text:
-                errors.append(("InvoiceNumberNotOnPdf",
-                               f"metadata:InvoiceNumber {meta['InvoiceNumber']} is not printed "
-                               "on the PDF"))
-        if errors:
-            self._reject(group, errors)
-            return
-        if group.status in LANDED:
-            state.duplicate_uploads.append(f"{group.shipping_id}/{group.transaction_id}")
-        group.uploads.append(feed.feed_id)
-        late = state.late_rejections.pop(group.shipping_id, None)
-        if late:
-            group.status = "CreditNoteRejected" if group.is_credit else "InvoiceRejected"
-            group.description = late
-            return
-        group.status = "CreditNoteProcessing" if group.is_credit else "InvoiceProcessing"
-        group.description = ""
-        group.promote = True
-
-    @staticmethod
-    def _reject(group: Any, errors: list[tuple[str, str]]) -> None:
-        group.status = "CreditNoteRejected" if group.is_credit else "InvoiceRejected"
-        group.description = "; ".join(f"{code} {message}" for code, message in errors)
-
-    def _shipping_of_order(self, order_id: str) -> str:
-        for group in self.emulator.state.groups.values():
-            if any(r.get("order-id") == order_id for r in group.rows):
-                return group.shipping_id
-        return ""
-
-    def op_getFeed(self, match: re.Match[str], parts: Any, raw: bytes,
-                   rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("getFeed")
-        state = self.emulator.state
-        with state.lock:
-            feed = state.feeds.get(match["id"])
-            if feed is None:
-                raise HttpError(404, "NotFound", f"feed {match['id']} not found")
-            feed.polls += 1
-            if feed.status in ("IN_QUEUE", "IN_PROGRESS"):
-                if feed.polls < state.feed_polls:
-                    feed.status = "IN_PROGRESS"
-                else:
-                    feed.status = "DONE"
-                    report = render(1, [ReportError(c, "Error", m) for c, m in feed.errors],
-                                    shipping_id=feed.shipping_id)
-                    feed.result_document_id = self.emulator.store_file(report, "text/plain")
-            body: dict[str, Any] = {
-                "feedId": feed.feed_id, "feedType": feed.feed_type,
-                "marketplaceIds": feed.marketplace_ids, "createdTime": _iso(feed.created),
-                "processingStatus": feed.status,
-            }
-            if feed.result_document_id:
-                body["resultFeedDocumentId"] = feed.result_document_id
-                body["processingEndTime"] = _iso(datetime.now(UTC))
-        return 200, body, {}, None
-
-    def op_getFeedDocument(self, match: re.Match[str], parts: Any, raw: bytes,
-                           rid: str) -> tuple[int, Any, dict[str, str], None]:
-        self._authorize("getFeedDocument")
-        with self.emulator.state.lock:
-            stored = self.emulator.state.files.get(match["id"])
-            if stored is None:
-                raise HttpError(404, "NotFound", f"feed document {match['id']} not found")
-            stored.expires = time.monotonic() + self.emulator.state.url_ttl
-        return 200, {"feedDocumentId": match["id"],
-                     "url": self.emulator.file_url(match["id"])}, {}, None
-
+    def op_records(self, match: re.Match[str], parts: Any, raw: bytes,
+                   rid: str) -> tuple[int, Any, dict[str, str], bytes]:
+        data = json.dumps(self.emulator.records(), default=str).encode()
+        return 200, None, {"Content-Type": "application/json"}, data
 
 def _route(method: str, path: str) -> tuple[str, re.Match[str] | None]:
     for verb, pattern, operation in ROUTES:
@@ -681,17 +307,3 @@ def _route(method: str, path: str) -> tuple[str, re.Match[str] | None]:
         if verb == method and match:
             return operation, match
     return "unknown", None
-
-
-def _pdf_text(data: bytes) -> str | None:
-    """The PDF's text when pypdf (a test extra) is installed; None means "cannot check"."""
-    try:
-        import io
-
-        from pypdf import PdfReader
-    except ImportError:
-        return None
-    try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-    except Exception:  # a broken PDF: Amazon would not read it either
-        return ""
