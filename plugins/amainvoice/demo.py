@@ -15,6 +15,7 @@ from typing import Any
 
 from syncd.demo import DemoPart
 from syncd_amainvoice.sandbox import AmainvoiceEmulator, Dataset
+from syncd_amainvoice.sandbox.dataset import COUNTRIES
 
 TARGETS = ("xentral", "lexoffice")
 
@@ -30,9 +31,11 @@ class AmainvoiceDemo(DemoPart):
     def start(self, folder: Path) -> dict[str, Any]:
         probe = AmainvoiceEmulator()
         start = probe.today() - timedelta(days=3)
-        self.emulator = AmainvoiceEmulator(Dataset(start, 3, per_day=9, seed=11,
-                                                   refund_ratio=0.25, split_ratio=0.2),
-                                           rate=20).start()
+        # EUR marketplaces only: lexoffice books vouchers in EUR alone, and a GBP invoice
+        # would (rightly) wait in error there; `syncd sandbox amainvoice` serves the UK too
+        dataset = Dataset(start, 3, per_day=9, seed=11, refund_ratio=0.25, split_ratio=0.2,
+                          countries=[(c, w) for c, w in COUNTRIES if c != "UK"])
+        self.emulator = AmainvoiceEmulator(dataset, rate=20).start()
         return self.emulator.config_values(lookback="3d")
 
     def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -82,8 +83,10 @@ class Dataset:
 
     def __init__(self, start: date, days: int, per_day: int = 300, *, seed: int = 7,
                  refund_ratio: float = 0.08, split_ratio: float = 0.04,
-                 late_ratio: float = 0.03) -> None:
+                 late_ratio: float = 0.03,
+                 countries: Sequence[tuple[str, float]] = tuple(COUNTRIES)) -> None:
         self.start, self.days, self.per_day, self.seed = start, days, per_day, seed
+        self.countries = tuple(countries)
         self.refund_ratio, self.split_ratio, self.late_ratio = (refund_ratio, split_ratio,
                                                                 late_ratio)
 
@@ -121,7 +124,8 @@ class Dataset:
         return tuple(docs)
 
     def _order(self, rng: random.Random, day: date, order_no: int) -> dict[str, Any]:
-        country = rng.choices([c for c, _ in COUNTRIES], [w for _, w in COUNTRIES])[0]
+        country = rng.choices([c for c, _ in self.countries],
+                              [w for _, w in self.countries])[0]
         business = rng.random() < 0.15
         fba = rng.random() < 0.6
         city, postal = rng.choice(CITIES[country])
