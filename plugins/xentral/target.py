@@ -1,0 +1,332 @@
+"""The `xentral` target: one Job becomes a Xentral document in steps.
+
+Steps: "document" (create the invoice / credit note / sales order with the source's number as
+`documentNumber`), "pdf" (attach the PDF through the files endpoint, keyword `attachment`),
+"einvoice" (the XML, keyword `eInvoice`, when the source gave one) and "paid" (FBA invoices
+when `mark_fba_paid`, v1 `PATCH /api/v1/invoices/{id}/status`). The engine commits each step,
+so a crash after "document" repeats only the attachment; before repeating a step that may have
+landed it asks `find_step`, which looks the document up by number (a duplicate-number answer
+is resolved the same way, never by a second document) and the attachment up in the
+document's activity log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from syncd.connectors import Catalog, NumberSeries, Target
+from syncd.errors import ConfigError, PermanentError
+from syncd.jobs import Job, RemoteRef, StepResult
+from syncd.model import AttachmentRole, Document, DocumentKind, Fulfilment, LinkKind
+from syncd_xentral import mapping
+from syncd_xentral.client import XentralApi, XentralProblem, build_http
+from syncd_xentral.config import XentralConfig
+from syncd_xentral.lookups import DOCUMENT_PATHS, Lookups
+
+KEYWORDS = {"pdf": ("attachment", AttachmentRole.PDF), "einvoice": ("eInvoice",
+                                                                   AttachmentRole.EINVOICE)}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(number: str, suffix: str) -> str:
+    return f"{_UNSAFE.sub('_', number)}{suffix}"
+
+
+class XentralTarget(Target):
+    name = "xentral"
+    config_model = XentralConfig
+    config: XentralConfig
+
+    invoice_series: ClassVar[str] = "INV-{year}-{seq:06d}"
+    credit_note_series: ClassVar[str] = "CN-{year}-{seq:06d}"
+
+    def __init__(self, config: XentralConfig, context: Any) -> None:
+        super().__init__(config, context)
+        self.api = XentralApi(build_http(
+            str(config.base_url).rstrip("/"), config.token.get_secret_value(),
+            per_minute=config.requests_per_minute,
+            timeout=config.request_timeout.total_seconds(), http=context.http))
+        self.lookups = Lookups(self.api)
+        self.products = mapping.Products(config.shipping_product, config.discount_product,
+                                         config.giftwrap_product)
+        self._pdfs: dict[str, bytes] = {}
+
+    def close(self) -> None:
+        self.api.close()
+
+    def discover(self) -> Catalog:
+        return Catalog(kinds=frozenset(DocumentKind), notes="Xentral v3 Business Documents")
+
+    # health ------------------------------------------------------------------------------
+    def check(self) -> None:
+        """A token that has passed `token_expires` (or that Xentral refuses) stops here."""
+        expires = self.config.token_expires
+        if expires is not None and expires < self.context.today():
+            raise ConfigError([f"token: the Xentral token expired on {expires.isoformat()} "
+                               "(tokens expire after at most 180 days); create a new one and "
+                               "set [plugins.xentral] token and token_expires"],
+                              source="[plugins.xentral]")
+        self.api.call("GET", "/api/v3/products", params=[("perPage", "1")])
+
+    def status_warnings(self) -> list[str]:
+        expires = self.config.token_expires
+        if expires is not None and expires - self.context.today() <= timedelta(days=14):
+            return [f"xentral: the API token expires on {expires.isoformat()}; rotate it "
+                    "before then (Xentral tokens last at most 180 days)"]
+        return []
+
+    # contract ----------------------------------------------------------------------------
+    def number_series(self, document: Document) -> NumberSeries | None:
+        if document.kind is DocumentKind.INVOICE:
+            return NumberSeries("xentral-invoice", self.invoice_series)
+        if document.kind is DocumentKind.CREDIT_NOTE:
+            return NumberSeries("xentral-credit-note", self.credit_note_series)
+        return None
+
+    def validate(self, document: Document) -> None:
+        mapping.needed_products(document, self.products)  # every line maps onto a product
+        if document.kind is DocumentKind.ORDER and not document.references.order_id:
+            raise PermanentError(f"{mapping.document_label(document)}: an order needs the "
+                                 "Amazon order id (references.order_id)", code="no-order-id")
+
+    def steps(self, document: Document) -> Sequence[str]:
+        if document.kind is DocumentKind.ORDER:
+            return ("document",)
+        out = ["document", "pdf"]
+        if any(a.role is AttachmentRole.EINVOICE for a in document.attachments):
+            out.append("einvoice")
+        if (document.kind is DocumentKind.INVOICE and self.config.mark_fba_paid
+                and document.fulfilment is Fulfilment.FBA):
+            out.append("paid")
+        return tuple(out)
+
+    def prepare(self, jobs: Sequence[Job]) -> None:
+        """One product and one order request per batch; the batch's PDFs rendered at once."""
+        self.lookups.prefetch_products(
+            n for job in jobs if "document" not in job.steps
+            for n in mapping.needed_products(job.document, self.products))
+        self.lookups.prefetch_orders(
+            job.document.references.order_id for job in jobs
+            if "document" not in job.steps and job.document.references.order_id
+            and job.document.kind is not DocumentKind.CREDIT_NOTE
+            and LinkKind.ORDER not in job.links)
+        self._pdfs = {}
+        renderer = self.context.renderer
+        render = [job.document for job in jobs
+                  if "pdf" not in job.steps and job.document.kind is not DocumentKind.ORDER
+                  and job.attachment(AttachmentRole.PDF) is None]
+        if render and renderer is not None:
+            for document, pdf in zip(render, renderer.render_many(render), strict=True):
+                self._pdfs[document.identity] = pdf
+
+    def find_existing(self, document: Document) -> RemoteRef | None:
+        found = self._lookup(document)
+        return None if found is None else RemoteRef(found.ref or "", dict(found.detail))
+
+    def find_step(self, step: str, job: Job) -> StepResult | None:
+        if step == "document":
+            return self._lookup(job.document)
+        if step in KEYWORDS:
+            return self._find_file(job, step)
+        return None  # "paid" is a PATCH to a fixed state: safe to repeat
+
+    def run_step(self, step: str, job: Job) -> StepResult:
+        if step == "document":
+            return self._create(job)
+        if step in KEYWORDS:
+            return self._attach(job, step)
+        if step == "paid":
+            return self._paid(job)
+        raise PermanentError(f"xentral has no step {step!r}")
+
+    # document ----------------------------------------------------------------------------
+    def _kind(self, document: Document) -> str:
+        return document.kind.value
+
+    def _lookup(self, document: Document) -> StepResult | None:
+        if document.kind is DocumentKind.ORDER:
+            order = self.lookups.order(document.references.order_id or "", fresh=True)
+            return None if order is None else StepResult(order, {"kind": "order"})
+        if not document.number:
+            return None
+        row = self.lookups.document(self._kind(document), document.number)
+        if row is None:
+            return None
+        self._check_totals(document, row)
+        return StepResult(str(row["id"]), {"kind": self._kind(document),
+                                           "documentNumber": document.number})
+
+    def _check_totals(self, document: Document, row: dict[str, Any]) -> None:
+        gross = ((row.get("totals") or {}).get("gross") or {}).get("amount")
+        if gross is None:
+            return
+        if Decimal(str(gross)).quantize(mapping.CENT) != document.totals.gross:
+            raise PermanentError(
+                f"{mapping.document_label(document)}: Xentral {self._kind(document)} "
+                f"{row.get('id')} totals {gross} gross, the document {document.totals.gross}; "
+                "correct it in Xentral, then mark the delivery manual", code="total-mismatch")
+
+    def _common(self, job: Job, project: str | None) -> dict[str, Any]:
+        document = job.document
+        where = mapping.document_label(document)
+        ids = {}
+        for line in document.lines:
+            number = mapping.product_number(line, self.products, where)
+            ids[number] = self.lookups.product(
+                number, create=self.config.create_missing_products,
+                project=project or self.config.project_fbm or self.config.project_fba,
+                name=line.description, where=where)
+        return {"customer_id": self._customer(document), "product_ids": ids,
+                "products": self.products, "seller_country": self._seller_country(document),
+                "project": project}
+
+    def _seller_country(self, document: Document) -> str:
+        if document.seller is not None:
+            return document.seller.address.country
+        company = self.context.company
+        return company.seller.address.country if company is not None else "DE"
+
+    def _customer(self, document: Document) -> str:
+        if self.config.customer == "collective":
+            return str(self.config.collective_customer_id)
+        address = document.billing_address or document.shipping_address
+        primary = mapping.postal_address(address, document)
+        if document.buyer.email:
+            key, filters = f"email:{document.buyer.email}", [("email", "equals",
+                                                               document.buyer.email)]
+        else:
+            zip_code = primary.get("zipCode", "")
+            key = f"name:{primary['name']}|{zip_code}"
+            filters = [("name", "equals", primary["name"])]
+            if zip_code:
+                filters.append(("zipCode", "equals", zip_code))
+        body = {"primaryAddress": {k: primary.get(k) or "-" for k in
+                                   ("name", "street", "zipCode", "city", "country")}}
+        if document.buyer.email:
+            body["primaryAddress"]["email"] = document.buyer.email
+        return self.lookups.customer(key, filters, body)
+
+    def _sales_order(self, job: Job, common: dict[str, Any]) -> str | None:
+        document = job.document
+        linked = job.links.get(LinkKind.ORDER)
+        if linked is not None and linked.remote is not None:
+            return linked.remote.ref
+        order_id = document.references.order_id
+        if not order_id:
+            return None
+        found = self.lookups.order(order_id)
+        if found is not None:
+            return found
+        if not self.config.create_orders:
+            raise PermanentError(
+                f"{mapping.document_label(document)}: Amazon order {order_id} has no sales "
+                "order in Xentral (externalOrderNumber) and expert mode is off; import the "
+                "order into Xentral or set create_orders = true, then reset",
+                code="order-missing")
+        found = self.lookups.order(order_id, fresh=True)  # a crashed attempt may have made it
+        return found or self._create_order(document, order_id, common)
+
+    def _create_order(self, document: Document, order_id: str, common: dict[str, Any]) -> str:
+        body = mapping.sales_order_body(document, order_id, **common)
+        created = self.api.call("POST", "/api/v3/salesOrders", body=body)
+        self.lookups.orders[order_id] = str(created["data"]["id"])
+        return self.lookups.orders[order_id]
+
+    def _create(self, job: Job) -> StepResult:
+        document = job.document
+        project = mapping.project_id(document, self.config.project_fba,
+                                     self.config.project_fbm)
+        common = self._common(job, project)
+        if document.kind is DocumentKind.ORDER:
+            if not self.config.create_orders:
+                raise PermanentError(
+                    f"{mapping.document_label(document)}: no sales order with "
+                    f"externalOrderNumber {document.references.order_id} in Xentral and "
+                    "expert mode (create_orders) is off", code="order-missing")
+            order = self.lookups.order(document.references.order_id or "", fresh=True) or \
+                self._create_order(document, document.references.order_id or "", common)
+            return StepResult(order, {"kind": "order"})
+        if document.kind is DocumentKind.INVOICE:
+            body = mapping.invoice_body(document, sales_order_id=self._sales_order(job, common),
+                                        **common)
+        else:
+            linked = job.links.get(LinkKind.INVOICE)
+            invoice = linked.remote.ref if linked is not None and linked.remote else None
+            body = mapping.credit_note_body(document, invoice_id=invoice, **common)
+        expected = mapping.expected_gross(document, body)
+        if expected != document.totals.gross:
+            raise PermanentError(
+                f"{mapping.document_label(document)}: Xentral would total {expected} gross "
+                f"(VAT per rate on the net sum), the document states {document.totals.gross} "
+                "(VAT per line); nothing was sent", code="total-mismatch")
+        path = DOCUMENT_PATHS[self._kind(document)]
+        try:
+            created = self.api.call("POST", path, body=body)
+        except XentralProblem as exc:
+            if "documentNumber" not in exc.violations and exc.status != 409:
+                raise
+            found = self._lookup(document)  # taken: by an earlier attempt of ours, or not
+            if found is None:
+                raise
+            return found
+        row = created["data"]
+        self._check_totals(document, row)
+        return StepResult(str(row["id"]), {"kind": self._kind(document),
+                                           "documentNumber": mapping.document_number(document)})
+
+    # files and payment -------------------------------------------------------------------
+    def _remote_id(self, job: Job) -> str:
+        result = job.steps.get("document")
+        if result is None or not result.ref:
+            raise PermanentError(f"{mapping.document_label(job.document)}: the document step "
+                                 "has no Xentral id")
+        return result.ref
+
+    def _file(self, job: Job, step: str) -> tuple[str, bytes, str]:
+        keyword, role = KEYWORDS[step]
+        number = mapping.document_number(job.document)
+        stored = job.attachment(role)
+        if stored is not None:
+            suffix = ".xml" if step == "einvoice" else ".pdf"
+            return keyword, stored.read(), file_name(number, suffix)
+        if step == "pdf":
+            pdf = self._pdfs.pop(job.document.identity, None)
+            if pdf is None and self.context.renderer is not None:
+                pdf = self.context.renderer.render(job.document)
+            if pdf is not None:
+                return keyword, pdf, file_name(number, ".pdf")
+        raise PermanentError(f"{mapping.document_label(job.document)}: no {role.value} "
+                             "attachment and no renderer to make one", code="no-file")
+
+    def _find_file(self, job: Job, step: str) -> StepResult | None:
+        keyword, _ = KEYWORDS[step]
+        suffix = ".xml" if step == "einvoice" else ".pdf"
+        name = file_name(mapping.document_number(job.document), suffix)
+        path = f"{DOCUMENT_PATHS[self._kind(job.document)]}/{self._remote_id(job)}"
+        body = self.api.call("GET", path, params=[("include", "activity")]) or {}
+        for entry in (body.get("data") or {}).get("activity") or []:
+            if name in str(entry.get("message", "")):
+                return StepResult(None, {"fileName": name, "keyword": keyword, "found": True})
+        return None
+
+    def _attach(self, job: Job, step: str) -> StepResult:
+        import base64
+
+        keyword, data, name = self._file(job, step)
+        path = f"{DOCUMENT_PATHS[self._kind(job.document)]}/{self._remote_id(job)}/files"
+        body = {"keyword": keyword, "fileName": name, "title": name,
+                "fileContent": base64.b64encode(data).decode()}
+        created = self.api.call("POST", path, body=body)
+        file_id = str((created or {}).get("data", {}).get("id", ""))
+        return StepResult(file_id or None, {"fileName": name, "keyword": keyword,
+                                            "size": len(data)})
+
+    def _paid(self, job: Job) -> StepResult:
+        invoice = self._remote_id(job)
+        self.api.call("PATCH", f"/api/v1/invoices/{invoice}/status",
+                      body={"paymentStatus": "paid"})
+        return StepResult(None, {"paymentStatus": "paid", "on": self.context.today().isoformat()})
