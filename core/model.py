@@ -128,6 +128,7 @@ class Buyer(Frozen):
 class Marketplace(Frozen):
     id: str
     country: str | None = None
+    name: str | None = Field(default=None, description="Printed name, e.g. 'Amazon.de'")
 
 
 class References(Frozen):
@@ -246,6 +247,11 @@ class Document(Frozen):
     order_date: date | None = None
 
     seller: Seller | None = None
+    seller_vat_id: str | None = Field(
+        default=None, description="The seller VAT ID the source's tax engine used, if any")
+    ship_from_country: str | None = Field(
+        default=None, min_length=2, max_length=2,
+        description="Where the goods left from (decides the tax case; default: the seat)")
     buyer: Buyer = Buyer()
     billing_address: Address | None = None
     shipping_address: Address | None = None

@@ -172,7 +172,7 @@ def test_corrections_yield_credit_note_and_new_invoice():
     rev = got[f"{DE}/DEMO-S12/REFUND/CorrectionReversal:DEMO-S12"]
     new = got[f"{DE}/DEMO-S12/SHIPMENT/Correction:DEMO-S12"]
     assert rev.kind is DocumentKind.CREDIT_NOTE
-    assert rev.original_invoice_number == "INV-2026-000001"
+    assert rev.original_invoice_number == "INV-2025-000917"
     assert new.kind is DocumentKind.INVOICE
     assert new.billing_address is not None and new.billing_address.name == "Erika Musterfrau-Neu"
     assert new.extra["is-invoice-corrected"] == "true"

@@ -14,7 +14,16 @@ from PIL import Image
 
 from syncd.connectors import Company
 from syncd.errors import ConfigError, DocumentValidationError
-from syncd.model import Address, Buyer, DocumentKind, Line, LineKind, Marketplace, build_document
+from syncd.model import (
+    Address,
+    Buyer,
+    DocumentKind,
+    LegalNotes,
+    Line,
+    LineKind,
+    Marketplace,
+    build_document,
+)
 from syncd.render import RenderOptions
 from syncd.render.language import LANGUAGES
 from syncd.render.pdf import PdfRenderer
@@ -131,10 +140,14 @@ def test_no_bank_or_payment_details(rendered):
 def test_reverse_charge_with_citation(rendered):
     text = pdf_text(rendered["reverse"])  # billing country FR: French
     assert "Facture INV-2026-000043" in text
-    assert "Autoliquidation." in text
-    assert "Autoliquidation, article 283-2 du CGI" in text  # the citation from the data
+    # the case's own note, citing the directive for a cross-border B2B service, printed once;
+    # the source's differently worded citation of the same rule is not printed beside it
+    assert text.count("Autoliquidation : TVA due par le preneur (articles 194 et 196 de la "
+                      "directive 2006/112/CE).") == 1
+    assert "article 283-2 du CGI" not in text
     assert "N° TVA de l'acheteur: FR98765432109" in text
-    assert "N° TVA FR12345678901" in text  # seller's French VAT ID for a French buyer
+    assert "N° TVA DE123456789" in text  # the seller supplies from Germany
+    assert "FR12345678901" not in text
     assert "Atelier Lumière SARL" in text and "France" in text
     assert NEGATIVE_AMOUNT.search(text) is None
 
@@ -142,16 +155,24 @@ def test_reverse_charge_with_citation(rendered):
 def test_intra_eu_supply(rendered):
     text = pdf_text(rendered["intra-eu"])
     assert "Facture INV-2026-000045" in text
-    assert "article 262 ter I du CGI (livraison intracommunautaire)" in text
-    assert "Autoliquidation" not in text
+    # goods leave Germany: German law, translated, with the German VAT ID
+    assert ("Exonération de TVA, livraison intracommunautaire de biens (§ 4 Nr. 1 b i. V. m. "
+            "§ 6a UStG).") in text
+    assert "262 ter" not in text and "Autoliquidation" not in text
+    assert "N° TVA DE123456789" in text
     assert "Total TTC 438,00 €" in text
 
 
-def test_citation_falls_back_when_not_translated():
+def test_case_note_in_the_language_and_citation_falls_back_when_not_translated():
     doc = sample_reverse_charge().model_copy(update={"language": "it"})
     text = pdf_text(PdfRenderer(RenderOptions(), workers=1).render(doc))
-    assert "Inversione contabile." in text
-    assert "Reverse charge, Art. 196 Directive 2006/112/EC." in text  # English, not lost
+    assert "Inversione contabile: IVA dovuta dal cessionario (artt. 194 e 196 direttiva " \
+           "2006/112/CE)." in text
+    # a taxed document keeps the source's own citation, in English when Italian is missing
+    taxed = sample_invoice("de").model_copy(update={
+        "language": "it", "legal": LegalNotes(citations={"en": "Sold under scheme X."})})
+    text = pdf_text(PdfRenderer(RenderOptions(), workers=1).render(taxed))
+    assert "Sold under scheme X." in text
 
 
 def test_export_note(rendered):

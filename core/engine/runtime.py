@@ -14,6 +14,7 @@ from typing import Any
 from syncd.config import Config, PipelineSettings
 from syncd.connectors import ConnectorContext, Source, Target
 from syncd.errors import ConfigError
+from syncd.http import HttpClients
 from syncd.log import get_logger
 from syncd.plugins import PluginHost, PluginInfo, load_plugins
 
@@ -84,6 +85,7 @@ def build_connector(
         company=config.company(),
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
+        http=HttpClients(config.database_url),  # limiters shared per process / state db
         services=dict(services or {}),
     )
     return cls(plugin_config, context)

@@ -9,7 +9,8 @@ Mapping choices, each forced by an EN 16931 business rule:
 - A unit price that would need more than four decimals is stated per the line's quantity
   (BasisQuantity) so that quantity x price reproduces the line amount exactly.
 - VAT category: S for a positive rate, else AE (reverse charge), K (intra-EU supply),
-  G (export) or Z (zero rated), with the VATEX exemption codes for AE/K/G.
+  G (export), O (UK marketplace VAT) or Z (zero rated), decided by `syncd.render.taxcases`,
+  with the VATEX exemption codes for AE/K/G/O.
 - Marketplace orders are paid at checkout: the whole gross amount is prepaid and nothing is
   due. Other documents are due in full with the printed payment terms (BR-CO-25).
 """
@@ -23,9 +24,10 @@ from decimal import Decimal
 from lxml import etree
 
 from syncd.errors import DocumentValidationError
-from syncd.model import Address, Document, DocumentKind, LegalNotes, Line, LineKind, Seller
+from syncd.model import Address, Document, DocumentKind, Line, LineKind, Seller
 from syncd.render.language import choose_language
-from syncd.render.translations import LABELS
+from syncd.render.taxcases import TaxCase, decide
+from syncd.render.view import legal_notes
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
@@ -44,6 +46,7 @@ EXEMPTIONS: dict[str, tuple[str, str]] = {
     "AE": ("VATEX-EU-AE", "Reverse charge"),
     "K": ("VATEX-EU-IC", "Intra-Community supply"),
     "G": ("VATEX-EU-G", "Export outside the EU"),
+    "O": ("VATEX-EU-O", "Not subject to VAT"),
 }
 
 PAYMENT_TERMS = {
@@ -53,19 +56,6 @@ PAYMENT_TERMS = {
     "it": "Pagamento immediato senza detrazioni.",
     "es": "Pago inmediato sin descuento.",
 }
-
-
-def category(rate: Decimal, legal: LegalNotes) -> str:
-    """The EN 16931 VAT category code (UNTDID 5305) of a line at `rate`."""
-    if rate > 0:
-        return "S"
-    if legal.reverse_charge:
-        return "AE"
-    if legal.intra_eu:
-        return "K"
-    if legal.export:
-        return "G"
-    return "Z"
 
 
 def _amount(value: Decimal) -> str:
@@ -132,7 +122,8 @@ def _tax(b: _Builder, parent: etree._Element, tag: str, cat: str, rate: Decimal,
     b.add(node, "ram:CategoryCode", cat)
     if exemption and basis is not None:
         b.add(node, "ram:ExemptionReasonCode", exemption[0])
-    b.add(node, "ram:RateApplicablePercent", _percent(rate))
+    if cat != "O":  # "not subject to VAT" carries no rate (BR-O-05)
+        b.add(node, "ram:RateApplicablePercent", _percent(rate))
 
 
 def _price(line: Line) -> tuple[Decimal, Decimal, Decimal | None]:
@@ -156,17 +147,6 @@ def _buyer_name(document: Document) -> str:
                                   "an e-invoice needs the buyer's name (BT-44)")
 
 
-def notes_for(document: Document, language: str) -> list[str]:
-    labels = LABELS[language]
-    notes = [labels[flag] for flag in ("reverse_charge", "intra_eu", "export")
-             if getattr(document.legal, flag)]
-    citations = document.legal.citations
-    citation = citations.get(language) or citations.get("en") or citations.get("de")
-    if citation is None and citations:
-        citation = next(iter(citations.values()))
-    if citation:
-        notes.append(citation)
-    return notes
 
 
 def cii_xml(
@@ -188,6 +168,7 @@ def cii_xml(
     credit = document.kind is DocumentKind.CREDIT_NOTE
     cur = document.currency
     b = _Builder()
+    decision = decide(document, seller)  # the same tax case the PDF prints
 
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=NSMAP)
     ctx = b.add(root, "rsm:ExchangedDocumentContext")
@@ -200,7 +181,7 @@ def cii_xml(
     b.add(head, "ram:ID", document.number)
     b.add(head, "ram:TypeCode", "381" if credit else "380")
     b.date(head, "ram:IssueDateTime", document.issue_date)
-    for text in notes_for(document, language):
+    for text in legal_notes(document, decision, language):
         note = b.add(head, "ram:IncludedNote")
         b.add(note, "ram:Content", text)
         b.add(note, "ram:SubjectCode", "TXD")
@@ -224,13 +205,13 @@ def cii_xml(
         billed, unit, basis = _price(line)
         agreement = b.add(item, "ram:SpecifiedLineTradeAgreement")
         price = b.add(agreement, "ram:NetPriceProductTradePrice")
-        b.add(price, "ram:ChargeAmount", str(unit))
+        b.add(price, "ram:ChargeAmount", f"{unit:f}")  # never "1E+2" (xs:decimal)
         if basis is not None:
-            b.add(price, "ram:BasisQuantity", str(basis), unitCode="C62")
+            b.add(price, "ram:BasisQuantity", f"{basis:f}", unitCode="C62")
         delivery = b.add(item, "ram:SpecifiedLineTradeDelivery")
-        b.add(delivery, "ram:BilledQuantity", str(billed), unitCode="C62")
+        b.add(delivery, "ram:BilledQuantity", f"{billed:f}", unitCode="C62")
         settlement = b.add(item, "ram:SpecifiedLineTradeSettlement")
-        _tax(b, settlement, "ram:ApplicableTradeTax", category(line.vat_rate, document.legal),
+        _tax(b, settlement, "ram:ApplicableTradeTax", decision.category(line.vat_rate),
              line.vat_rate)
         summation = b.add(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
         b.add(summation, "ram:LineTotalAmount", _amount(line.net))
@@ -245,7 +226,7 @@ def cii_xml(
         b.add(agreement, "ram:BuyerReference", buyer_reference)
     elif xrechnung:
         b.add(agreement, "ram:BuyerReference", document.number)
-    _seller(b, agreement, document, seller, xrechnung)
+    _seller(b, agreement, document, seller, decision.seller_vat_id)
     buyer = b.add(agreement, "ram:BuyerTradeParty")
     b.add(buyer, "ram:Name", _buyer_name(document))
     address = document.billing_address or document.shipping_address
@@ -256,7 +237,7 @@ def cii_xml(
     if document.buyer.email:
         b.add(b.add(buyer, "ram:URIUniversalCommunication"), "ram:URIID",
               document.buyer.email, schemeID="EM")
-    if document.buyer.vat_id:
+    if document.buyer.vat_id and decision.case is not TaxCase.UK_MARKETPLACE:  # BR-O-02
         b.add(b.add(buyer, "ram:SpecifiedTaxRegistration"), "ram:ID", document.buyer.vat_id,
               schemeID="VA")
     if refs.order_id:
@@ -269,7 +250,7 @@ def cii_xml(
     delivery = b.add(trade, "ram:ApplicableHeaderTradeDelivery")
     # the deliver-to country is mandatory for intra-EU supplies (BR-IC-12)
     deliver_to = document.shipping_address or (
-        document.billing_address if document.legal.intra_eu else None)
+        document.billing_address if decision.case is TaxCase.INTRA_EU else None)
     if deliver_to is not None:
         ship_to = b.add(delivery, "ram:ShipToTradeParty")
         name = deliver_to.company or deliver_to.name
@@ -289,7 +270,7 @@ def cii_xml(
         means = b.add(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
         b.add(means, "ram:TypeCode", "ZZZ" if prepaid else "1")
     for row in document.vat_breakdown:
-        _tax(b, settlement, "ram:ApplicableTradeTax", category(row.rate, document.legal),
+        _tax(b, settlement, "ram:ApplicableTradeTax", decision.category(row.rate),
              row.rate, basis=row.net, amount=row.vat)
     allowance_total = Decimal(0)
     for line in allowances:
@@ -299,7 +280,7 @@ def cii_xml(
         b.add(indicator, "udt:Indicator", "false")
         b.add(node, "ram:ActualAmount", _amount(-line.net))
         b.add(node, "ram:Reason", line.description)
-        _tax(b, node, "ram:CategoryTradeTax", category(line.vat_rate, document.legal),
+        _tax(b, node, "ram:CategoryTradeTax", decision.category(line.vat_rate),
              line.vat_rate)
     if not prepaid:
         terms = b.add(settlement, "ram:SpecifiedTradePaymentTerms")
@@ -327,8 +308,11 @@ def cii_xml(
 
 
 def _seller(b: _Builder, agreement: etree._Element, document: Document, seller: Seller,
-            xrechnung: bool) -> None:
+            vat_id: str | None) -> None:
     node = b.add(agreement, "ram:SellerTradeParty")
+    if not vat_id and seller.tax_number:
+        # without a VAT ID (category O) the buyer still needs a seller identifier (BR-CO-26)
+        b.add(node, "ram:ID", seller.tax_number)
     b.add(node, "ram:Name", seller.name)
     if seller.email or seller.phone:
         contact = b.add(node, "ram:DefinedTradeContact")
@@ -343,8 +327,6 @@ def _seller(b: _Builder, agreement: etree._Element, document: Document, seller: 
     if seller.email:
         b.add(b.add(node, "ram:URIUniversalCommunication"), "ram:URIID", seller.email,
               schemeID="EM")
-    ship_to = document.shipping_address or document.billing_address
-    vat_id = seller.vat_id_for(ship_to.country if ship_to else None)
     if vat_id:
         b.add(b.add(node, "ram:SpecifiedTaxRegistration"), "ram:ID", vat_id, schemeID="VA")
     if seller.tax_number:

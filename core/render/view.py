@@ -19,6 +19,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from syncd.errors import DocumentValidationError
 from syncd.model import Address, Document, DocumentKind, Line, LineKind, Seller
 from syncd.render.language import LOCALES
+from syncd.render.taxcases import TaxDecision, decide
 from syncd.render.translations import LABELS
 
 
@@ -35,8 +36,15 @@ class Formatter:
 
     def money(self, amount: Decimal) -> str:
         # decimal_quantization=False keeps a unit price like 5.835 exact instead of rounding
-        return format_currency(amount, self.currency, locale=self.locale,
+        text = format_currency(amount, self.currency, locale=self.locale,
                                decimal_quantization=False)
+        # a locale without a symbol of its own prints the ISO code: "PLN 100.00", not
+        # "PLN100.00"
+        if text.startswith(self.currency) and text[len(self.currency):][:1].isdigit():
+            text = f"{self.currency}\u00a0{text[len(self.currency):]}"
+        elif text.startswith(f"-{self.currency}") and text[len(self.currency) + 1:][:1].isdigit():
+            text = f"-{self.currency}\u00a0{text[len(self.currency) + 1:]}"
+        return text
 
     def country(self, code: str) -> str:
         return Locale.parse(self.locale).territories.get(code.upper(), code)
@@ -154,16 +162,28 @@ def resolve_seller(document: Document, fallback: Seller | None) -> Seller:
     return seller
 
 
+GENERIC = ("shipping", "gift wrap", "promotion", "versand", "rabatt", "discount")
+"""Source texts that only name a line's kind; the document's language replaces them."""
+
+
 def _line_description(line: Line, labels: dict[str, str]) -> tuple[str, str]:
+    """Item lines print the source's text and SKU; shipping, gift-wrap and promotion lines
+    print the document language's word (a shipping line is "Versandkosten", not the SKU of
+    the item it was shipped with)."""
     detail = []
-    if line.sku:
-        detail.append(f"SKU {line.sku}")
-    if line.asin:
-        detail.append(f"ASIN {line.asin}")
-    description = line.description
-    if line.kind is LineKind.PROMOTION and line.promotion_for is not None:
+    if line.kind is LineKind.ITEM:
+        description = line.description
+        if line.sku:
+            detail.append(f"SKU {line.sku}")
+        if line.asin:
+            detail.append(f"ASIN {line.asin}")
+    elif line.kind is LineKind.PROMOTION and line.promotion_for is not None:
         what = labels.get(line.promotion_for.value, line.promotion_for.value)
-        detail.append(labels["promotion_for"].format(what=what))
+        description = labels["promotion_for"].format(what=what)
+    else:
+        description = labels[line.kind.value]
+    if line.kind is LineKind.PROMOTION and not line.description.casefold().startswith(GENERIC):
+        detail.append(line.description)  # a campaign's own name ("Aktion: 10 % auf …")
     if line.promotion_id:
         detail.append(line.promotion_id)
     return description, " · ".join(detail)
@@ -203,8 +223,8 @@ def build_view(
     credit = document.kind is DocumentKind.CREDIT_NOTE
 
     seller_country = seller.address.country
-    ship_to = document.shipping_address or document.billing_address
-    seller_vat = seller.vat_id_for(ship_to.country if ship_to else seller_country)
+    decision = decide(document, seller)
+    seller_vat = decision.seller_vat_id
     contact = tuple(x for x in (seller.email, seller.phone, seller.website) if x)
     seller_view = PartyView(
         lines=address_lines(seller.address, seller.name, country=fmt.country),
@@ -234,7 +254,8 @@ def build_view(
     if r.purchase_order_number:
         refs.append((labels["po_number"], r.purchase_order_number))
     if document.marketplace is not None:
-        refs.append((labels["marketplace"], document.marketplace.id))
+        refs.append((labels["marketplace"],
+                     document.marketplace.name or document.marketplace.id))
 
     corrects = ""
     if credit and document.original_invoice_number:
@@ -278,21 +299,7 @@ def build_view(
         for row in document.vat_breakdown
     )
 
-    notes: list[str] = []
-    legal = document.legal
-    if legal.reverse_charge:
-        notes.append(labels["reverse_charge"])
-    if legal.intra_eu:
-        notes.append(labels["intra_eu"])
-    if legal.export:
-        notes.append(labels["export"])
-    citation = legal.citations.get(language)
-    if citation is None and legal.citations:
-        # a legal text must not vanish because it lacks a translation: print what exists
-        citation = legal.citations.get("en") or legal.citations.get("de") or next(
-            iter(legal.citations.values()))
-    if citation and citation not in notes:
-        notes.append(citation)
+    notes = legal_notes(document, decision, language)
 
     return DocumentView(
         anchor=f"doc-{index}",
@@ -323,3 +330,44 @@ def build_view(
         document=document,
     )
 
+
+
+def legal_notes(document: Document, decision: TaxDecision, language: str) -> list[str]:
+    """Exactly the notes the tax case needs, in `language`, each once.
+
+    The case's own note (exemption, reverse charge, marketplace VAT) cites the law of the
+    dispatch country; a source's citation is added only for taxed cases and only when it
+    says something else (compared by meaning: case, spacing, punctuation and a shorter
+    form of the same sentence do not count as different).
+    """
+    labels = LABELS[language]
+    notes: list[str] = []
+    if decision.note:
+        notes.append(labels[decision.note].format(basis=decision.basis(language)))
+    citations = document.legal.citations
+    if decision.note is None and citations:
+        citation = citations.get(language) or citations.get("en") or citations.get("de") \
+            or next(iter(citations.values()))
+        notes.append(citation)
+    return dedupe(notes)
+
+
+def _meaning(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def dedupe(notes: list[str]) -> list[str]:
+    """Drop a note that is another's shorter form ("Steuerfreie Ausfuhrlieferung." vs the
+    same with its citation): the longer, more precise one stays, at the first one's place."""
+    out: list[str] = []
+    for note in notes:
+        key = _meaning(note)
+        if not key:
+            continue
+        clash = next((i for i, kept in enumerate(out)
+                      if _meaning(kept).startswith(key) or key.startswith(_meaning(kept))), None)
+        if clash is None:
+            out.append(note)
+        elif len(key) > len(_meaning(out[clash])):
+            out[clash] = note
+    return out

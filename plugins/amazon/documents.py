@@ -44,6 +44,13 @@ MARKETPLACE_COUNTRY = {
     "A28R8C7NBKEWEA": "IE",
 }
 
+MARKETPLACE_NAME = {
+    "A1PA6795UKMFR9": "Amazon.de", "A13V1IB3VIYZZH": "Amazon.fr", "APJ6JRA9NG5V4": "Amazon.it",
+    "A1RKKUPIHCS9HS": "Amazon.es", "A1F83G8C2ARO7P": "Amazon.co.uk", "A1805IZSGTT6HS": "Amazon.nl",
+    "A2NODRKZP88ZB9": "Amazon.se", "A1C3SOZRARQ6R3": "Amazon.pl", "AMEN7PMS3EDWL": "Amazon.com.be",
+    "A28R8C7NBKEWEA": "Amazon.ie",
+}
+
 INVOICE_TYPES = {"SHIPMENT"}
 CREDIT_TYPES = {"RETURN", "REFUND"}
 LANDED = {"InvoiceProcessing", "InvoiceUploaded", "CreditNoteProcessing", "CreditNoteUploaded"}
@@ -290,7 +297,10 @@ def build(group: Group, name: str) -> Document:
                                  ship_country),
         shipping_address=_address(first, "ship", "recipient-name", "ship-phone-number",
                                   ship_country),
-        marketplace=Marketplace(id=marketplace, country=MARKETPLACE_COUNTRY.get(marketplace)),
+        marketplace=Marketplace(id=marketplace, country=MARKETPLACE_COUNTRY.get(marketplace),
+                                name=MARKETPLACE_NAME.get(marketplace)),
+        ship_from_country=from_country or None,
+        seller_vat_id=_first(rows, "seller-vat-number") or None,
         fulfilment=(Fulfilment.FBA if fulfilled in ("FBA", "AFN")
                     else Fulfilment.FBM if fulfilled in ("MFN", "FBM") else None),
         references=References(
