@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -27,7 +26,6 @@ TOKEN_HINT = (
     "days: check its expiry under Administration > Account settings > Developer Settings > "
     "Personal Access Tokens, create a new one and set [plugins.xentral] token"
 )
-IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 class XentralAuthError(ConfigError):
@@ -94,61 +92,22 @@ def filter_params(filters: Iterable[tuple[str, str, str | list[str]]]) -> list[t
     return out
 
 
-class _Pacer:
-    """Local stand-in for the core limiter when no `context.http` is given (tests, check)."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.interval = 60.0 / per_minute
-        self.next = 0.0
-        self.lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self.lock:
-            now = time.monotonic()
-            delay = self.next - now
-            self.next = max(now, self.next) + self.interval
-        if delay > 0:
-            time.sleep(delay)
-
-
-class _LocalClient:
-    """httpx with pacing and 429/Retry-After retries: the shared client's contract, in small."""
-
-    def __init__(self, base_url: str, headers: dict[str, str], per_minute: int,
-                 timeout: float, retries: int = 5) -> None:
-        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
-        self.pacer = _Pacer(per_minute)
-        self.retries = retries
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        for attempt in range(self.retries + 1):
-            self.pacer.wait()
-            response = self.http.request(method, url, **kwargs)
-            retry = response.status_code == 429 or (
-                response.status_code >= 500 and method in IDEMPOTENT)
-            if not retry or attempt == self.retries:
-                return response
-            time.sleep(min(retry_after_seconds(response) or 0.5 * 2 ** attempt, 60.0))
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        self.http.close()
-
-
 def build_http(base_url: str, token: str, *, per_minute: int, timeout: float,
                http: Any = None) -> HttpLike:
-    """The one place the HTTP client is built: the shared factory when the engine lends one."""
-    headers = {"Accept": "application/json"}
-    if http is not None:
-        from syncd.http import RateLimit  # type: ignore[import-not-found]
+    """The one place the HTTP client is built: the engine's shared factory (`context.http`).
 
-        key = "xentral:" + hashlib.sha256(f"{base_url}|{token}".encode()).hexdigest()[:16]
-        return http.client(name="xentral", base_url=base_url, headers=headers,
-                           secret_headers={"Authorization": f"Bearer {token}"},
-                           rate=RateLimit(requests=per_minute, per=60.0, key=key),
-                           timeout=timeout, retries=5)
-    return _LocalClient(base_url, {**headers, "Authorization": f"Bearer {token}"},
-                        per_minute, timeout)
+    The budget is Xentral's: 100 requests per minute per instance (and client IP), so the
+    limiter key names the instance, not the token; two pipelines on one instance share it.
+    """
+    from syncd.http import HttpClients, RateLimit
+
+    factory = http if http is not None else HttpClients.standalone()
+    key = "xentral:" + hashlib.sha256(base_url.encode()).hexdigest()[:16]
+    return factory.client(name="xentral", base_url=base_url,
+                          headers={"Accept": "application/json"},
+                          secret_headers={"Authorization": f"Bearer {token}"},
+                          rate=RateLimit(requests=per_minute, per=60.0, key=key),
+                          timeout=timeout, retries=5)
 
 
 class XentralApi:

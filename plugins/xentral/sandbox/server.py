@@ -168,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers["X-RateLimit-Remaining"] = str(remaining)
         try:
             if not allowed or fault == "429":
-                wait = max(1, int(reset - time.time() + 0.999))
+                wait = 1 if allowed else max(1, int(reset - time.time() + 0.999))
                 headers.update({"Retry-After": str(wait), "X-RateLimit-Reset": str(int(reset))})
                 raise SandboxError(429, None, plain={"message": "Too Many Requests"})
             self._authorize()

@@ -1,0 +1,198 @@
+"""The Xentral target's steps against the emulator, driven one by one as the engine would."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncd.errors import PermanentError, TransientError
+from syncd.model import AttachmentRole, DocumentKind, Fulfilment, Link, LinkKind
+from syncd_xentral import mapping
+from syncd_xentral.sandbox import XentralEmulator
+from syncd_xentral.testing import (
+    PDF,
+    FakeRenderer,
+    amazon_document,
+    job_for,
+    make_target,
+    run_job,
+    stored,
+)
+
+ORDER = "302-0000001-0000001"
+
+
+@pytest.fixture
+def emulator(shared_specs):
+    with XentralEmulator(products=("PORTO", "RABATT", "GESCHENK", "SKU-1", "SKU-2"),
+                         limit=1000, period=1.0) as emu:
+        yield emu
+        assert emu.state.spec_violations == []  # every request syncd sent was on the spec
+
+
+@pytest.fixture
+def target(emulator, tmp_path):
+    emulator.state.add_sales_order(ORDER)
+    target = make_target(emulator, tmp_path)
+    yield target
+    target.close()
+
+
+def test_invoice_with_pdf_and_paid_costs_three_requests_after_prepare(target, emulator):
+    jobs = [job_for(amazon_document(f"INV-{i}", order_id=ORDER)) for i in range(5)]
+    target.prepare(jobs)
+    before = target.api.requests
+    done = [run_job(target, job) for job in jobs]
+    assert (target.api.requests - before) / len(jobs) == 3  # create, attach, paid
+    invoice = emulator.state.documents["invoices"][done[0].steps["document"].ref]
+    assert invoice["documentNumber"] == "INV-0" and invoice["status"] == "released"
+    order = next(iter(emulator.state.documents["salesOrders"].values()))
+    assert invoice["salesOrder"] == {"id": order["id"]}  # linked by the Amazon order id
+    assert invoice["project"] == {"id": "3"}  # FBA project
+    assert invoice["financials"] == {"currency": "EUR", "tax": {"taxation": "domestic"}}
+    assert invoice["totals"]["gross"]["amount"] == "34.75"
+    assert invoice["paymentStatus"] == "paid"
+    assert [f["keyword"] for f in emulator.state.files][:1] == ["attachment"]
+    assert target.context.renderer.rendered[:1] == ["amazon:INV-0"]  # rendered in prepare
+
+
+def test_missing_sku_names_it(target):
+    job = job_for(amazon_document(skus=("NOPE-9",), order_id=ORDER))
+    with pytest.raises(PermanentError, match="'NOPE-9'") as info:
+        target.run_step("document", job)
+    assert info.value.code == "product-missing"
+    assert "create_missing_products" in str(info.value)
+
+
+def test_missing_sku_created_when_allowed(emulator, tmp_path):
+    emulator.state.add_sales_order(ORDER)
+    target = make_target(emulator, tmp_path, create_missing_products=True)
+    run_job(target, job_for(amazon_document(skus=("NEW-1",), order_id=ORDER)))
+    assert any(p["number"] == "NEW-1" for p in emulator.state.products.values())
+
+
+def test_missing_order_without_expert_mode_waits_in_error(target, emulator):
+    job = job_for(amazon_document(order_id="999-0000000-0000000"))
+    with pytest.raises(PermanentError, match=r"999-0000000-0000000.*expert mode is off"):
+        target.run_step("document", job)
+    assert emulator.state.count("invoices") == 0
+
+
+def test_expert_mode_creates_the_order_once(emulator, tmp_path):
+    target = make_target(emulator, tmp_path, create_orders=True)
+    order = amazon_document("O-1", kind=DocumentKind.ORDER, order_id="111-1")
+    assert target.steps(order) == ("document",)
+    made = run_job(target, job_for(order))
+    assert target.find_step("document", job_for(order)).ref == made.steps["document"].ref
+    run_job(target, job_for(amazon_document("INV-7", order_id="111-1")))
+    orders = list(emulator.state.documents["salesOrders"].values())
+    assert [o["externalOrderNumber"] for o in orders] == ["111-1"]
+    invoice = next(iter(emulator.state.documents["invoices"].values()))
+    assert invoice["salesOrder"]["id"] == orders[0]["id"]
+
+
+def test_credit_note_links_its_invoice(target, emulator):
+    invoice = run_job(target, job_for(amazon_document("INV-1", order_id=ORDER)))
+    note = amazon_document("CN-1", kind=DocumentKind.CREDIT_NOTE, order_id=ORDER,
+                           links=[Link(kind=LinkKind.INVOICE, source_key="INV-1")])
+    assert target.steps(note) == ("document", "pdf")  # credit notes are not marked paid
+    done = run_job(target, job_for(note, invoice_ref=invoice.steps["document"].ref))
+    row = emulator.state.documents["creditNotes"][done.steps["document"].ref]
+    assert row["invoice"] == {"id": invoice.steps["document"].ref}
+    assert row["documentNumber"] == "CN-1"  # the source's number, unlike the seed's module
+
+
+def test_5xx_after_create_is_found_not_created_twice(target, emulator):
+    job = job_for(amazon_document(order_id=ORDER))
+    emulator.state.fail_next["create:invoices"] = ["after"]
+    with pytest.raises(TransientError) as info:
+        target.run_step("document", job)
+    assert info.value.code == "500"
+    found = target.find_step("document", job)  # the engine asks before repeating the step
+    assert found is not None and found.detail["documentNumber"] == "INV-1"
+    assert emulator.state.count("invoices") == 1
+    assert len(emulator.state.calls("create:invoices")) == 1
+
+
+def test_duplicate_number_answer_is_resolved_by_lookup(target, emulator):
+    job = job_for(amazon_document(order_id=ORDER))
+    first = target.run_step("document", job)
+    again = target.run_step("document", job)  # e.g. a resend whose lookup raced
+    assert again.ref == first.ref and emulator.state.count("invoices") == 1
+    assert emulator.state.calls("create:invoices")[-1].status == 400
+
+
+def test_crash_between_create_and_attach_repeats_only_the_attachment(target, emulator):
+    job = job_for(amazon_document(order_id=ORDER))
+    job = job.with_step("document", target.run_step("document", job))
+    # the worker dies here; the engine has committed "document" and resumes with "pdf"
+    assert target.find_step("pdf", job) is None
+    done = run_job(target, job)
+    assert list(done.steps) == ["document", "pdf", "paid"]
+    assert len(emulator.state.calls("create:invoices")) == 1
+    assert len(emulator.state.files) == 1
+
+
+def test_attach_that_landed_is_found_in_the_activity_log(target, emulator):
+    job = job_for(amazon_document(order_id=ORDER))
+    job = job.with_step("document", target.run_step("document", job))
+    emulator.state.fail_next["attachFile:invoices"] = ["after"]
+    with pytest.raises(TransientError):
+        target.run_step("pdf", job)
+    found = target.find_step("pdf", job)
+    assert found is not None and found.detail["fileName"] == "INV-1.pdf"
+    assert len(emulator.state.files) == 1
+
+
+def test_source_pdf_and_einvoice_are_attached_as_given(emulator, tmp_path):
+    emulator.state.add_sales_order(ORDER)
+    renderer = FakeRenderer()
+    target = make_target(emulator, tmp_path, renderer=renderer, mark_fba_paid=False)
+    document = amazon_document(order_id=ORDER, fulfilment=Fulfilment.FBM)
+    document = document.model_copy(update={"attachments": (
+        *document.attachments, _ref("x.xml", AttachmentRole.EINVOICE))})
+    job = job_for(document, attachments=[stored(PDF), stored(b"<Invoice/>",
+                                                             AttachmentRole.EINVOICE)])
+    assert target.steps(document) == ("document", "pdf", "einvoice")
+    target.prepare([job])
+    run_job(target, job)
+    assert renderer.rendered == []
+    assert [(f["keyword"], f["fileName"]) for f in emulator.state.files] == [
+        ("attachment", "INV-1.pdf"), ("eInvoice", "INV-1.xml")]
+    invoice = next(iter(emulator.state.documents["invoices"].values()))
+    assert invoice["project"] == {"id": "4"} and invoice["paymentStatus"] == "pending"
+
+
+def _ref(name, role):
+    from syncd.model import Attachment
+
+    return Attachment(filename=name, media_type="application/xml", role=role, sha256="0" * 64)
+
+
+def test_taxation_from_countries_and_vat_id():
+    assert mapping.taxation(amazon_document(country="DE"), "DE") == "domestic"
+    assert mapping.taxation(amazon_document(country="FR"), "DE") == "domestic"  # B2C OSS
+    assert mapping.taxation(amazon_document(country="FR", vat_id="FR123"), "DE") == "eu"
+    assert mapping.taxation(amazon_document(country="CH"), "DE") == "export"
+
+
+def test_per_buyer_customer_found_or_created_once(emulator, tmp_path):
+    emulator.state.add_sales_order(ORDER)
+    target = make_target(emulator, tmp_path, customer="per-buyer")
+    run_job(target, job_for(amazon_document("INV-1", order_id=ORDER)))
+    run_job(target, job_for(amazon_document("INV-2", order_id=ORDER)))
+    buyers = [c for c in emulator.state.customers.values() if c["name"] == "Erika Mustermann"]
+    assert len(buyers) == 1
+    assert len(emulator.state.calls("createCustomer")) == 1
+
+
+def test_rounding_xentral_cannot_represent_is_refused_before_sending(target, emulator):
+    from syncd.model import build_document
+    from syncd_xentral.testing import line
+
+    base = amazon_document(order_id=ORDER, shipping=False)
+    lines = [line("A", "0.02", sku="SKU-1"), line("B", "0.02", sku="SKU-2")]  # 0.00 VAT each
+    document = build_document(**{**base.model_dump(exclude={"lines", "vat_breakdown",
+                                                            "totals"}), "lines": lines})
+    with pytest.raises(PermanentError, match=r"would total 0\.05"):
+        target.run_step("document", job_for(document))
+    assert emulator.state.count("invoices") == 0
