@@ -93,11 +93,12 @@ def filter_params(filters: Iterable[tuple[str, str, str | list[str]]]) -> list[t
 
 
 def build_http(base_url: str, token: str, *, per_minute: int, timeout: float,
-               http: Any = None) -> HttpLike:
+               http: Any = None, minute: float = 60.0) -> HttpLike:
     """The one place the HTTP client is built: the engine's shared factory (`context.http`).
 
     The budget is Xentral's: 100 requests per minute per instance (and client IP), so the
     limiter key names the instance, not the token; two pipelines on one instance share it.
+    `minute` shrinks the minute for the benchmark's time-scaled emulator.
     """
     from syncd.http import HttpClients, RateLimit
 
@@ -106,7 +107,7 @@ def build_http(base_url: str, token: str, *, per_minute: int, timeout: float,
     return factory.client(name="xentral", base_url=base_url,
                           headers={"Accept": "application/json"},
                           secret_headers={"Authorization": f"Bearer {token}"},
-                          rate=RateLimit(requests=per_minute, per=60.0, key=key),
+                          rate=RateLimit(requests=per_minute, per=minute, key=key),
                           timeout=timeout, retries=5)
 
 
