@@ -196,3 +196,13 @@ def test_rounding_xentral_cannot_represent_is_refused_before_sending(target, emu
     with pytest.raises(PermanentError, match=r"would total 0\.05"):
         target.run_step("document", job_for(document))
     assert emulator.state.count("invoices") == 0
+
+
+def test_order_document_without_expert_mode_confirms_the_existing_order(target, emulator):
+    order = amazon_document("O-2", kind=DocumentKind.ORDER, order_id=ORDER)
+    result = target.run_step("document", job_for(order))
+    assert result.ref == next(iter(emulator.state.documents["salesOrders"]))
+    missing = amazon_document("O-3", kind=DocumentKind.ORDER, order_id="777-1")
+    with pytest.raises(PermanentError, match="expert mode"):
+        target.run_step("document", job_for(missing))
+    assert emulator.state.count("salesOrders") == 1

@@ -240,16 +240,18 @@ class XentralTarget(Target):
         document = job.document
         project = mapping.project_id(document, self.config.project_fba,
                                      self.config.project_fbm)
-        common = self._common(job, project)
         if document.kind is DocumentKind.ORDER:
-            if not self.config.create_orders:
+            order_id = document.references.order_id or ""
+            order = self.lookups.order(order_id, fresh=True)
+            if order is None and not self.config.create_orders:
                 raise PermanentError(
                     f"{mapping.document_label(document)}: no sales order with "
-                    f"externalOrderNumber {document.references.order_id} in Xentral and "
-                    "expert mode (create_orders) is off", code="order-missing")
-            order = self.lookups.order(document.references.order_id or "", fresh=True) or \
-                self._create_order(document, document.references.order_id or "", common)
+                    f"externalOrderNumber {order_id} in Xentral and expert mode "
+                    "(create_orders) is off", code="order-missing")
+            if order is None:
+                order = self._create_order(document, order_id, self._common(job, project))
             return StepResult(order, {"kind": "order"})
+        common = self._common(job, project)
         if document.kind is DocumentKind.INVOICE:
             body = mapping.invoice_body(document, sales_order_id=self._sales_order(job, common),
                                         **common)
