@@ -83,13 +83,14 @@ def unit_price(line: Line) -> Decimal:
     """Net price per unit such that Xentral's round(price × quantity, 2) is the line's net."""
     quantity = line.quantity if line.kind is LineKind.ITEM else Decimal(1)
     if quantity <= 0:
-        raise PermanentError(f"line {line.description!r}: quantity {quantity} must be positive")
+        raise PermanentError(f"line {line.description!r}: quantity {quantity} must be "
+                             "positive", code="bad-quantity")
     price = line.net / quantity
     if price != price.quantize(PRICE_STEP):
         price = price.quantize(PRICE_STEP)
     if (price * quantity).quantize(CENT) != line.net:
         raise PermanentError(f"line {line.description!r}: net {line.net} cannot be written as "
-                             f"{quantity} × a unit price")
+                             f"{quantity} × a unit price", code="bad-price")
     return price.normalize()
 
 

@@ -141,7 +141,7 @@ class XentralTarget(Target):
             return self._attach(job, step)
         if step == "paid":
             return self._paid(job)
-        raise PermanentError(f"xentral has no step {step!r}")
+        raise PermanentError(f"xentral has no step {step!r}", code="unknown-step")
 
     # document ----------------------------------------------------------------------------
     def _kind(self, document: Document) -> str:
@@ -285,7 +285,7 @@ class XentralTarget(Target):
         result = job.steps.get("document")
         if result is None or not result.ref:
             raise PermanentError(f"{mapping.document_label(job.document)}: the document step "
-                                 "has no Xentral id")
+                                 "has no Xentral id", code="no-remote-id")
         return result.ref
 
     def _file(self, job: Job, step: str) -> tuple[str, bytes, str]:
