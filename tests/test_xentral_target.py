@@ -185,16 +185,41 @@ def test_per_buyer_customer_found_or_created_once(emulator, tmp_path):
     assert len(emulator.state.calls("createCustomer")) == 1
 
 
-def test_rounding_xentral_cannot_represent_is_refused_before_sending(target, emulator):
-    from syncd.model import build_document
-    from syncd_xentral.testing import line
+def test_gross_based_lines_keep_net_and_gross_to_the_cent(target, emulator):
+    from decimal import Decimal
+
+    from syncd.model import Line, build_document
 
     base = amazon_document(order_id=ORDER, shipping=False)
-    lines = [line("A", "0.02", sku="SKU-1"), line("B", "0.02", sku="SKU-2")]  # 0.00 VAT each
+    lines = [  # gross-based like Amainvoice: 158.74 paid, net derived 148.36 (not 148.36 x 1.07)
+        Line(description="Kochbuch", sku="SKU-1", quantity=Decimal(2), net=Decimal("148.36"),
+             vat_rate=Decimal("0.07"), vat=Decimal("10.38"), gross=Decimal("158.74")),
+        Line(description="Zahnbürsten", sku="SKU-2", quantity=Decimal(3),
+             net=Decimal("126.78"), vat_rate=Decimal("0.2"), vat=Decimal("25.35"),
+             gross=Decimal("152.13"))]
     document = build_document(**{**base.model_dump(exclude={"lines", "vat_breakdown",
                                                             "totals"}), "lines": lines})
-    with pytest.raises(PermanentError, match=r"would total 0\.05"):
+    result = target.run_step("document", job_for(document))
+    row = emulator.state.documents["invoices"][result.ref]
+    assert row["totals"]["gross"]["amount"] == "310.87"
+    assert row["totals"]["net"]["amount"] == "275.14"
+    assert [i["price"]["net"]["amount"] for i in row["lineItems"]] == [74.17757009,
+                                                                      42.25833334]
+
+
+def test_line_xentral_cannot_represent_is_refused_before_sending(target, emulator):
+    from decimal import Decimal
+
+    from syncd.model import Line, build_document
+
+    base = amazon_document(order_id=ORDER, shipping=False)
+    odd = Line(description="Odd", sku="SKU-1", net=Decimal("10.00"), vat_rate=Decimal("0.19"),
+               vat=Decimal("0.50"), gross=Decimal("10.50"))  # VAT not 19 % of the net
+    document = build_document(**{**base.model_dump(exclude={"lines", "vat_breakdown",
+                                                            "totals"}), "lines": [odd]})
+    with pytest.raises(PermanentError, match="cannot be written") as info:
         target.run_step("document", job_for(document))
+    assert info.value.code == "bad-price"
     assert emulator.state.count("invoices") == 0
 
 

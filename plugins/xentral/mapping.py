@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from syncd.errors import PermanentError
@@ -79,23 +79,41 @@ def taxation(document: Document, seller_country: str) -> str:
     return "domestic"
 
 
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)  # PHP's round(): half away from 0
+
+
+def line_totals(price: Decimal, quantity: Decimal, rate_percent: Decimal
+                ) -> tuple[Decimal, Decimal]:
+    """(net, gross) of a line as Xentral books it: unrounded price × quantity, VAT per line."""
+    net = price * quantity
+    return _cents(net), _cents(net * (1 + rate_percent / 100))
+
+
 def unit_price(line: Line) -> Decimal:
-    """Net price per unit such that Xentral's round(price × quantity, 2) is the line's net."""
-    quantity = line.quantity if line.kind is LineKind.ITEM else Decimal(1)
+    """Net unit price (≤ 8 decimals) from which Xentral gets back the line's net *and* gross.
+
+    Marketplace documents are gross-based (the buyer paid the gross; the net is derived), so
+    the price is the gross divided by (1 + rate) and the quantity, not the rounded net divided
+    by the quantity: 158.74 gross at 7 % for 2 units is 74.17757009, not 148.36 / 2.
+    """
+    quantity = line.quantity
     if quantity <= 0:
         raise PermanentError(f"line {line.description!r}: quantity {quantity} must be "
                              "positive", code="bad-quantity")
-    price = line.net / quantity
-    if price != price.quantize(PRICE_STEP):
-        price = price.quantize(PRICE_STEP)
-    if (price * quantity).quantize(CENT) != line.net:
-        raise PermanentError(f"line {line.description!r}: net {line.net} cannot be written as "
-                             f"{quantity} × a unit price", code="bad-price")
-    return price.normalize()
+    exact = line.gross / (1 + line.vat_rate) / quantity
+    nearest = exact if exact == exact.quantize(PRICE_STEP) else exact.quantize(PRICE_STEP)
+    for step in sorted(range(-20, 21), key=abs):  # the grid point nearest that gives both
+        price = nearest + step * PRICE_STEP
+        if line_totals(price, quantity, line.vat_rate * 100) == (line.net, line.gross):
+            return price.normalize()
+    raise PermanentError(f"line {line.description!r}: net {line.net} / gross {line.gross} at "
+                         f"{line.vat_rate * 100:g} % cannot be written as {quantity} × a unit "
+                         "price", code="bad-price")
 
 
 def line_item(line: Line, product_id: str, currency: str) -> dict[str, Any]:
-    quantity = line.quantity if line.kind is LineKind.ITEM else Decimal(1)
+    quantity = line.quantity  # shipping and discounts are 1; gift wrap may be per unit
     return {
         "product": {"id": product_id},
         "quantity": quantity.normalize(),
@@ -219,13 +237,8 @@ def document_number(document: Document) -> str:
     return document.number
 
 
-def expected_gross(document: Document, body: Mapping[str, Any]) -> Decimal:
-    """What Xentral will total: round(price × qty) per line, VAT per rate on the net sum."""
-    nets: dict[Decimal, Decimal] = {}
-    for item in body["lineItems"]:
-        net = (Decimal(str(item["price"]["net"]["amount"]))
-               * Decimal(str(item["quantity"]))).quantize(CENT)
-        rate = Decimal(str(item["taxRate"]))
-        nets[rate] = nets.get(rate, Decimal(0)) + net
-    return sum((net + (net * rate / 100).quantize(CENT) for rate, net in nets.items()),
-               Decimal(0))
+def expected_gross(body: Mapping[str, Any]) -> Decimal:
+    """What Xentral will total for `body`: the sum of its lines' gross (VAT per line)."""
+    return sum((line_totals(Decimal(str(item["price"]["net"]["amount"])),
+                            Decimal(str(item["quantity"])), Decimal(str(item["taxRate"])))[1]
+                for item in body["lineItems"]), Decimal(0))

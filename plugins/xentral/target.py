@@ -259,12 +259,12 @@ class XentralTarget(Target):
             linked = job.links.get(LinkKind.INVOICE)
             invoice = linked.remote.ref if linked is not None and linked.remote else None
             body = mapping.credit_note_body(document, invoice_id=invoice, **common)
-        expected = mapping.expected_gross(document, body)
+        expected = mapping.expected_gross(body)
         if expected != document.totals.gross:
             raise PermanentError(
-                f"{mapping.document_label(document)}: Xentral would total {expected} gross "
-                f"(VAT per rate on the net sum), the document states {document.totals.gross} "
-                "(VAT per line); nothing was sent", code="total-mismatch")
+                f"{mapping.document_label(document)}: its lines would total {expected} gross "
+                f"in Xentral, the document states {document.totals.gross}; nothing was sent",
+                code="total-mismatch")
         path = DOCUMENT_PATHS[self._kind(document)]
         try:
             created = self.api.call("POST", path, body=body)

@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -117,18 +117,21 @@ def now_iso() -> str:
 
 
 def totals(line_items: list[dict[str, Any]], currency: str) -> dict[str, Any]:
-    """Xentral's arithmetic as syncd expects it: net = round(price × qty), VAT per rate."""
-    nets: dict[Decimal, Decimal] = {}
+    """Xentral's arithmetic as syncd assumes it: unrounded price × quantity, VAT per line,
+    each line rounded half away from zero (PHP round()); the document sums its lines."""
+    net_total = gross_total = Decimal(0)
+    rates: dict[Decimal, Decimal] = {}
     for item in line_items:
         amount = ((item.get("price") or {}).get("net") or {}).get("amount", 0)
-        net = (Decimal(str(amount)) * Decimal(str(item["quantity"]))).quantize(CENT)
         rate = Decimal(str(item.get("taxRate", 19)))
-        nets[rate] = nets.get(rate, Decimal(0)) + net
-    net_total = sum(nets.values(), Decimal(0))
-    vat_total = sum(((n * r / 100).quantize(CENT) for r, n in nets.items()), Decimal(0))
+        raw = Decimal(str(amount)) * Decimal(str(item["quantity"]))
+        net = raw.quantize(CENT, rounding=ROUND_HALF_UP)
+        gross = (raw * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+        net_total, gross_total = net_total + net, gross_total + gross
+        rates[rate] = rates.get(rate, Decimal(0)) + net
     return {"net": {"amount": str(net_total), "currency": currency},
-            "gross": {"amount": str(net_total + vat_total), "currency": currency},
-            "taxBreakdown": [{"rate": str(r), "net": str(n)} for r, n in sorted(nets.items())]}
+            "gross": {"amount": str(gross_total), "currency": currency},
+            "taxBreakdown": [{"rate": str(r), "net": str(n)} for r, n in sorted(rates.items())]}
 
 
 def matches(row: dict[str, Any], key: str, op: str, value: Any) -> bool:
