@@ -11,12 +11,20 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from syncd.connectors import Company, PluginConfig
+from syncd.config_checks import (
+    check_plugins,
+    check_state_url,
+    split_endpoint,
+    validation_messages,
+)
+from syncd.connectors import Company, PluginConfig, TargetOptions
 from syncd.durations import Duration
 from syncd.errors import ConfigError
 from syncd.model import Address, Seller
@@ -24,6 +32,7 @@ from syncd.plugins import Registry
 from syncd.schedule import Schedule
 
 DEFAULT_CONFIG = "syncd.toml"
+DEFAULT_TIMEZONE = "Europe/Berlin"
 CONFIG_ENV = "SYNCD_CONFIG"
 
 
@@ -46,6 +55,18 @@ class CompanySettings(Section):
     website: str | None = None
     logo: Path | None = None
     footer: str | None = None
+    timezone: str = Field(default=DEFAULT_TIMEZONE,
+                          description="IANA zone of the seller's calendar day (issue dates)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as "
+                             "'Europe/Berlin'") from None
+        return value
 
     def seller(self) -> Seller:
         return Seller(
@@ -93,7 +114,11 @@ class PipelineSettings(Section):
     schedule: str = "12h"
     enabled: bool = True
     language: str | None = None
-    einvoice: Literal["none", "zugferd", "xrechnung"] = "none"
+    einvoice: Literal["auto", "none", "zugferd", "xrechnung"] = "auto"
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="[pipelines.options.<endpoint>]: per-target options (the target's model)",
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -138,11 +163,20 @@ class Settings(BaseSettings):
 
 @dataclass
 class Config:
-    """Validated settings plus each enabled plugin's validated config model."""
+    """Validated settings plus each enabled plugin's validated config models."""
 
     settings: Settings
     path: Path
     plugin_configs: dict[str, PluginConfig] = field(default_factory=dict)
+    """The plugin table itself per plugin (absent when it only holds keys shared by
+    connections and no pipeline uses it directly)."""
+    connections: dict[str, dict[str, PluginConfig]] = field(default_factory=dict)
+    """`[plugins.<plugin>.connections.<conn>]`, each merged over the plugin table."""
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(kind, source/target name) -> the enabled plugin offering it."""
+    options: dict[tuple[str, str], TargetOptions] = field(default_factory=dict)
+    """(pipeline, endpoint) -> the target's validated per-pipeline options."""
+    enabled: set[str] | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -157,14 +191,45 @@ class Config:
 
     @property
     def enabled_plugins(self) -> set[str]:
-        return set(self.plugin_configs)
+        return set(self.plugin_configs) if self.enabled is None else set(self.enabled)
+
+    @property
+    def timezone(self) -> str:
+        """The seller's time zone (`[company] timezone`), also without a `[company]` table."""
+        c = self.settings.company
+        return c.timezone if c else DEFAULT_TIMEZONE
 
     def company(self) -> Company | None:
         c = self.settings.company
         if c is None:
             return None
         logo = str((self.base_dir / c.logo).resolve()) if c.logo else None
-        return Company(seller=c.seller(), logo=logo)
+        return Company(seller=c.seller(), logo=logo, timezone=c.timezone)
+
+    def connector_config(self, endpoint: str, kind: str | None = None) -> tuple[str, PluginConfig]:
+        """The plugin behind `endpoint` ("lexoffice" or "lexoffice@shop-b") and its config.
+
+        `kind` ("source" or "target") disambiguates a name both kinds use; ConfigError when
+        the endpoint names no enabled plugin or an undefined connection.
+        """
+        name, conn = split_endpoint(endpoint)
+        kinds = (kind,) if kind else ("source", "target")
+        owner = next((self.owners[(k, name)] for k in kinds if (k, name) in self.owners), None)
+        if owner is None:
+            raise ConfigError([f"{endpoint!r}: no enabled plugin offers a "
+                               f"{kind or 'source or target'} named {name!r}"], str(self.path))
+        found = (self.plugin_configs.get(owner) if conn is None
+                 else self.connections.get(owner, {}).get(conn))
+        if found is None:
+            what = f"connection {conn!r}" if conn else "a usable [plugins.{owner}] table"
+            raise ConfigError([f"{endpoint!r}: plugin {owner!r} has no {what}"], str(self.path))
+        return owner, found
+
+    def target_options(self, pipeline: PipelineSettings | str, endpoint: str) -> Any:
+        """The target's validated options for this pipeline (`Job.options`), or None when
+        the target declares no `options_model`."""
+        name = pipeline if isinstance(pipeline, str) else pipeline.name
+        return self.options.get((name, endpoint))
 
     def pipeline(self, name: str) -> PipelineSettings:
         for p in self.settings.pipelines:
@@ -174,7 +239,9 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every configured secret value, for the log masker."""
-        found = [s for cfg in self.plugin_configs.values() for s in _secret_values(cfg)]
+        models = [*self.plugin_configs.values(),
+                  *(c for conns in self.connections.values() for c in conns.values())]
+        found = [s for cfg in models for s in _secret_values(cfg)]
         password = _url_password(self.database_url)
         if password:
             found.append(password)
@@ -187,9 +254,15 @@ class Config:
         plugins: dict[str, Any] = {}
         for name, raw in self.settings.plugins.items():
             cfg = self.plugin_configs.get(name)
-            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else {
-                "enabled": bool(raw.get("enabled", False))
-            }
+            table = {k: v for k, v in raw.items() if k != "connections"}
+            enabled = {"enabled": bool(raw.get("enabled", False))}
+            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else (
+                {**_mask_raw(table), **enabled} if name in self.enabled_plugins else enabled)
+            conns = self.connections.get(name)
+            if conns:
+                plugins[name]["connections"] = {
+                    conn: c.model_dump(mode="json", exclude_none=True, exclude={"enabled"})
+                    for conn, c in conns.items()}
         data["plugins"] = plugins
         return data
 
@@ -203,6 +276,13 @@ def _secret_values(model: BaseModel) -> list[str]:
         elif isinstance(value, BaseModel):
             out.extend(_secret_values(value))
     return out
+
+
+def _mask_raw(table: dict[str, Any]) -> dict[str, Any]:
+    """A plugin table that was not validated on its own (connections only): no values shown
+    for keys that look secret."""
+    return {k: "**********" if any(w in k.lower() for w in ("secret", "token", "key", "password"))
+            else v for k, v in table.items()}
 
 
 def _url_password(url: str) -> str | None:
@@ -248,27 +328,6 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"malformed TOML: {exc}"], str(path)) from None
 
 
-def _loc(parts: tuple[Any, ...]) -> str:
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
-def _messages(error: ValidationError, prefix: str = "") -> list[str]:
-    found = []
-    for item in error.errors(include_url=False):
-        path = _loc(tuple(item["loc"]))
-        if prefix:
-            path = prefix if path == "(top level)" else f"{prefix}.{path}"
-        msg = item["msg"]
-        msg = msg[0].lower() + msg[1:] if msg else msg
-        if msg.startswith("value error, "):
-            msg = msg[len("value error, "):]
-        found.append(f"{path}: {msg}")
-    return found
-
-
 def load_config(
     path: str | os.PathLike[str] | None,
     registry: Registry,
@@ -282,89 +341,43 @@ def load_config(
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        problems.extend(_messages(exc))
+        problems.extend(validation_messages(exc))
         # keep checking plugin sections and pipelines from the raw data
         settings = None
 
     raw_plugins = settings.plugins if settings else data.get("plugins", {})
-    plugin_configs: dict[str, PluginConfig] = {}
-    if isinstance(raw_plugins, dict):
-        for name, section in sorted(raw_plugins.items()):
-            model = registry.config_models.get(name)
-            if model is None:
-                known = ", ".join(sorted(registry.config_models)) or "none"
-                problems.append(f"plugins.{name}: no installed plugin is named {name!r} "
-                                f"(installed: {known})")
-                continue
-            if not isinstance(section, dict):
-                problems.append(f"plugins.{name}: must be a table")
-                continue
-            enabled = section.get("enabled", False)
-            if enabled is not True and enabled is not False:
-                problems.append(f"plugins.{name}.enabled: must be true or false")
-                continue
-            if not enabled:
-                continue
-            try:
-                plugin_configs[name] = model(**section)
-            except ValidationError as exc:
-                problems.extend(_messages(exc, f"plugins.{name}"))
-
     pipelines = (
         list(enumerate(settings.pipelines)) if settings else _valid_pipelines(data.get("pipelines"))
     )
-    seen: set[str] = set()
-    for i, p in pipelines:
-        where = f"pipelines[{i}]"
-        if p.name in seen:
-            problems.append(f"{where}.name: {p.name!r} is used by another pipeline")
-        seen.add(p.name)
-        if not p.enabled:
-            continue
-        problems.extend(_check_endpoint(f"{where}.source", p.source, "source", registry,
-                                        raw_plugins, plugin_configs))
-        for j, t in enumerate(p.targets):
-            problems.extend(_check_endpoint(f"{where}.targets[{j}]", t, "target", registry,
-                                            raw_plugins, plugin_configs))
+    checked = check_plugins(raw_plugins, pipelines, registry)
+    problems.extend(checked.problems)
+    if settings is not None:
+        problems.extend(check_state_url(settings.state.url))
 
     if problems:
         raise ConfigError(problems, str(cfg_path))
     assert settings is not None
-    return Config(settings=settings, path=cfg_path, plugin_configs=plugin_configs)
+    return Config(settings=settings, path=cfg_path, plugin_configs=checked.defaults,
+                  connections=checked.connections, owners=checked.owners,
+                  options=checked.options, enabled=checked.enabled)
 
 
-def _valid_pipelines(raw: Any) -> list[tuple[int, PipelineSettings]]:
-    """The pipelines that validate on their own, so cross-checks run despite other errors."""
-    out = []
+def _valid_pipelines(raw: Any) -> list[tuple[int, Any]]:
+    """Every pipeline as far as it can be read, so cross-checks run despite field errors."""
+    out: list[tuple[int, Any]] = []
     for i, item in enumerate(raw if isinstance(raw, list) else []):
-        if isinstance(item, dict):
-            try:
-                out.append((i, PipelineSettings(**item)))
-            except ValidationError:
-                continue
+        if not isinstance(item, dict):
+            continue
+        try:
+            out.append((i, PipelineSettings(**item)))
+        except ValidationError:  # reported already; still check what it names
+            targets, options = item.get("targets"), item.get("options")
+            out.append((i, SimpleNamespace(
+                name=str(item.get("name", "")),
+                source=item.get("source") if isinstance(item.get("source"), str) else None,
+                targets=[t for t in targets if isinstance(t, str)]
+                if isinstance(targets, list) else [],
+                enabled=item.get("enabled", True) is not False,
+                options=options if isinstance(options, dict) else {},
+            )))
     return out
-
-
-def _check_endpoint(
-    where: str,
-    name: str,
-    kind: str,
-    registry: Registry,
-    raw_plugins: Any,
-    enabled: dict[str, PluginConfig],
-) -> list[str]:
-    table = registry.sources if kind == "source" else registry.targets
-    if name not in table:
-        offered = ", ".join(sorted(table)) or "none installed"
-        return [f"{where}: no plugin offers a {kind} named {name!r} (available: {offered})"]
-    owner = registry.origin[(kind, name)]
-    if owner not in enabled and isinstance(raw_plugins, dict) and owner in raw_plugins:
-        # section present but disabled, or present with errors reported elsewhere
-        section = raw_plugins.get(owner) or {}
-        if isinstance(section, dict) and section.get("enabled") is not True:
-            return [f"{where}: plugin {owner!r} is not enabled (set plugins.{owner}.enabled)"]
-        return []
-    if owner not in enabled:
-        return [f"{where}: plugin {owner!r} is not enabled (add [plugins.{owner}] "
-                "with enabled = true)"]
-    return []

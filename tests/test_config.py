@@ -1,10 +1,12 @@
 import pytest
 
+from syncd import hookimpl
 from syncd.config import load_config
+from syncd.connectors import TargetOptions
 from syncd.errors import ConfigError
 from syncd.plugins import load_plugins
 
-from .plugin_fixtures import FakePlugin
+from .plugin_fixtures import FakePlugin, FakeTarget
 
 GOOD = """
 [company]
@@ -132,3 +134,172 @@ credit_note_series = "CN\\"{seq}"
     assert [p.split(":")[0] for p in err.value.problems] == ["plugins.amazon.credit_note_series"]
     cfg = load_config(write(tmp_path, text.replace('CN\\"{seq}', "CN-{yy}-{seq}")), registry)
     assert cfg.plugin_configs["amazon"].upload_interval.total_seconds() == 0.25
+
+
+# -- named connections, per-target options, time zone, state URL (issue 8: 11, 12, 19, 24) --
+
+class CategoryOptions(TargetOptions):
+    category: str = "8400"
+    project: int | None = None
+
+
+class OptionTarget(FakeTarget):
+    name = "opt-target"
+    options_model = CategoryOptions
+
+
+class OptionPlugin(FakePlugin):
+    @hookimpl
+    def register_targets(self, register):
+        register(FakeTarget)
+        register(OptionTarget)
+
+
+TWO_ACCOUNTS = """
+[plugins.fake]
+enabled = true
+api_key = "sk-account-a-111"
+region = "de"
+
+[plugins.fake.connections.shop-b]
+api_key = "sk-account-b-222"
+
+[[pipelines]]
+name = "p1"
+source = "fake-source"
+targets = ["fake-target", "fake-target@shop-b", "opt-target@shop-b"]
+
+[pipelines.options."opt-target@shop-b"]
+category = "4400"
+"""
+
+
+@pytest.fixture
+def opt_registry():
+    return load_plugins(extra=[("fake", OptionPlugin())]).registry
+
+
+def test_named_connection_overrides_the_plugin_table(tmp_path, opt_registry):
+    cfg = load_config(write(tmp_path, TWO_ACCOUNTS), opt_registry)
+    plugin, a = cfg.connector_config("fake-target")
+    assert plugin == "fake" and a.api_key.get_secret_value() == "sk-account-a-111"
+    plugin, b = cfg.connector_config("fake-target@shop-b", "target")
+    assert b.api_key.get_secret_value() == "sk-account-b-222" and b.region == "de"
+    assert set(cfg.secrets()) == {"sk-account-a-111", "sk-account-b-222"}
+    shown = cfg.redacted()["plugins"]["fake"]
+    assert shown["connections"]["shop-b"]["api_key"] == "**********"
+    assert "sk-account" not in repr(cfg.redacted())
+    with pytest.raises(ConfigError, match="no connection 'nope'"):
+        cfg.connector_config("fake-target@nope")
+
+
+def test_build_connector_hands_the_connection_and_full_endpoint(tmp_path, opt_registry):
+    from syncd.engine import build_connector
+    from syncd.plugins import PluginHost
+
+    cfg = load_config(write(tmp_path, TWO_ACCOUNTS), opt_registry)
+    host = load_plugins(extra=[("fake", OptionPlugin())])
+    assert isinstance(host, PluginHost)
+    target = build_connector(cfg, host, cfg.pipeline("p1"), "target", "opt-target@shop-b")
+    assert isinstance(target, OptionTarget)
+    assert target.context.endpoint == "opt-target@shop-b" and target.context.plugin == "fake"
+    assert target.config.api_key.get_secret_value() == "sk-account-b-222"
+    assert target.context.data_dir == tmp_path / "data" / "fake@shop-b"
+    assert target.context.company is None and target.context.timezone.key == "Europe/Berlin"
+
+
+def test_target_options_validated_and_returned(tmp_path, opt_registry):
+    cfg = load_config(write(tmp_path, TWO_ACCOUNTS), opt_registry)
+    assert cfg.target_options("p1", "opt-target@shop-b") == CategoryOptions(category="4400")
+    assert cfg.target_options(cfg.pipeline("p1"), "fake-target") is None
+
+
+def test_connection_and_option_problems_all_at_once(tmp_path, opt_registry):
+    bad = TWO_ACCOUNTS.replace('category = "4400"', 'category = 5\ncolour = "red"') + """
+[pipelines.options.fake-target]
+x = 1
+
+[pipelines.options.elsewhere]
+y = 2
+
+[plugins.fake.connections.shop-c]
+region = 7
+
+[[pipelines]]
+name = "p2"
+source = "fake-source@shop-z"
+targets = ["nowhere"]
+schedule = "every tuesday"
+"""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, bad), opt_registry)
+    problems = err.value.problems
+    for expected in (
+        "pipelines[0].options.opt-target@shop-b.category: input should be a valid string",
+        "pipelines[0].options.opt-target@shop-b.colour: extra inputs are not permitted",
+        "pipelines[0].options.fake-target: target 'fake-target' takes no options",
+        "pipelines[0].options.elsewhere: 'elsewhere' is not a target of this pipeline "
+        "(targets: fake-target, fake-target@shop-b, opt-target@shop-b)",
+        "plugins.fake.connections.shop-c.region: input should be a valid string",
+    ):
+        assert expected in problems, problems
+    # a field error and the references of the same pipeline, reported together
+    assert any(p.startswith("pipelines[1].schedule:") for p in problems)
+    assert any(p.startswith("pipelines[1].source: plugin 'fake' has no connection 'shop-z'")
+               for p in problems)
+    assert any(p.startswith("pipelines[1].targets[0]: no plugin offers a target named "
+                            "'nowhere'") for p in problems)
+
+
+def test_plugin_table_of_shared_keys_needs_no_credentials(tmp_path, opt_registry):
+    text = TWO_ACCOUNTS.replace('api_key = "sk-account-a-111"\n', "").replace(
+        'targets = ["fake-target", ', "targets = [")
+    text = text.replace('source = "fake-source"', 'source = "fake-source@shop-b"')
+    cfg = load_config(write(tmp_path, text), opt_registry)
+    assert "fake" not in cfg.plugin_configs and cfg.enabled_plugins == {"fake"}
+    assert cfg.redacted()["plugins"]["fake"]["region"] == "de"
+    # a pipeline using the plugin table itself needs it complete
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text.replace("targets = [", 'targets = ["fake-target", ')),
+                    opt_registry)
+    assert err.value.problems == ["plugins.fake.api_key: field required"]
+
+
+def test_company_timezone(tmp_path, registry):
+    cfg = load_config(write(tmp_path, GOOD), registry)
+    assert cfg.company().timezone == "Europe/Berlin" == cfg.timezone
+    text = GOOD.replace('country = "DE"', 'country = "DE"\ntimezone = "Europe/Lisbon"')
+    assert load_config(write(tmp_path, text), registry).company().timezone == "Europe/Lisbon"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text.replace("Europe/Lisbon", "Mars/Olympus")), registry)
+    assert err.value.problems == ["company.timezone: 'Mars/Olympus' is not an IANA time zone "
+                                  "such as 'Europe/Berlin'"]
+
+
+@pytest.mark.parametrize(("url", "message"), [
+    ("mysql://u@h/db", "state.url: database 'mysql' is not supported"),
+    ("postgresql+pg8000://u@h/db",
+     "state.url: the driver 'pg8000' for postgresql is not installed"),
+    ("postgresql+nosuch://u@h/db", "state.url: 'nosuch' is not a postgresql driver"),
+    ("not a url", "state.url: 'not a url' is not a database URL"),
+])
+def test_state_url_driver_checked(tmp_path, registry, url, message):
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n'), registry)
+    assert any(p.startswith(message) for p in err.value.problems), err.value.problems
+
+
+def test_amazon_unknown_marketplace_is_an_error(tmp_path):
+    text = """
+[plugins.amazon]
+enabled = true
+client_id = "amzn1.application-oa2-client.x"
+client_secret = "cs"
+refresh_token = "Atzr|abc"
+marketplace_ids = ["A1PA6795UKMFR9", "XX"]
+"""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text), load_plugins().registry)
+    (problem,) = err.value.problems
+    assert problem.startswith("plugins.amazon.marketplace_ids: unknown marketplace id(s) 'XX'")
+    assert "A1PA6795UKMFR9 (DE)" in problem

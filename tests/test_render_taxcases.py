@@ -232,3 +232,26 @@ def test_foreign_currency_without_a_local_symbol_is_spaced(renderer):
     assert Formatter("en", "PLN").money(Decimal("100.00")) == "PLN\u00a0100.00"
     assert Formatter("de", "PLN").money(Decimal("100.00")) == "100,00\u00a0PLN"
     assert Formatter("en", "PLN").money(Decimal("-5.00")) == "-PLN\u00a05.00"
+
+
+@pytest.mark.parametrize(("mode", "case", "b2b", "expected"), [
+    ("auto", "domestic-b2b", True, True),
+    ("auto", "domestic-b2c", False, False),
+    ("auto", "intra-eu-from-de", True, False),
+    ("xrechnung", "intra-eu-from-de", True, True),
+    ("zugferd", "export-ch", False, False),
+    ("none", "domestic-b2b", True, False),
+])
+def test_einvoice_for_b2b_documents_by_mode(mode, case, b2b, expected):
+    from syncd.render.einvoice import is_b2b
+
+    document = build(next(c for c in CASES if c.name == case))
+    assert is_b2b(document) is b2b
+    file = PdfRenderer(RenderOptions(einvoice=mode), workers=1).einvoice(document)
+    assert (file is not None) is expected
+    if file is not None:
+        assert file.filename == "INV-2026-000001.xml"
+        assert file.media_type == "application/xml"
+        assert facturx.xml_check_xsd(file.data, flavor="factur-x", level="en16931") is True
+        if mode == "xrechnung":
+            assert b"xrechnung" in file.data

@@ -14,8 +14,44 @@ from syncd.cli.context import CliContext
 from syncd.errors import ConfigError, SyncdError
 from syncd.plugins import load_plugins
 
+GLOBAL_VALUE_OPTIONS = ("-c", "--config", "--log-format")
+GLOBAL_FLAGS = ("--debug",)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move the global options to the front, so `syncd run -c f.toml` works like
+    `syncd -c f.toml run` (and `syncd documents list --config f --debug` too)."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if arg in GLOBAL_FLAGS:
+            front.append(arg)
+        elif arg in GLOBAL_VALUE_OPTIONS and i + 1 < len(args):
+            front.extend(args[i:i + 2])
+            i += 1
+        elif (name in GLOBAL_VALUE_OPTIONS[1:] and "=" in arg) or (
+                arg.startswith("-c") and len(arg) > 2 and not arg.startswith("--")):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+class SyncdGroup(click.Group):
+    """The top-level group: global options are accepted before or after the subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(list(args)))
+
+
+@click.group(cls=SyncdGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="syncd")
 @click.option(
     "-c",
@@ -76,7 +112,7 @@ def _print_error(error: BaseException) -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point: loads plugins for their commands, turns errors into one line."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    debug = "--debug" in hoist_global_options(list(args))
     context = CliContext(config_path=None, debug=debug, log_format="auto")
     try:
         context.host = load_plugins()

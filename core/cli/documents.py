@@ -30,18 +30,16 @@ def list_command(obj: Any, state: str | None, pipeline: str | None, limit: int,
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from syncd.cli.tables import Column, render
 
-    table = Table()
-    for column in ("id", "pipeline", "source key", "state", "number", "targets", "error"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(str(r["id"]), r["pipeline"], r["source_key"], r["state"],
-                      ", ".join(r["numbers"]) or "-",
-                      ", ".join(f"{k}:{v}" for k, v in r["targets"].items()) or "-",
-                      (r["error"] or "")[:200])
-    Console().print(table)
+    render([Column("id", justify="right", no_wrap=True), Column("pipeline", drop=3),
+            Column("source key"), Column("state", no_wrap=True),
+            Column("number", no_wrap=True), Column("targets", drop=2),
+            Column("error", drop=1)],
+           [(str(r["id"]), r["pipeline"], r["source_key"], r["state"],
+             ", ".join(r["numbers"]) or "-",
+             ", ".join(f"{k}:{v}" for k, v in r["targets"].items()) or "-",
+             (r["error"] or "")[:200]) for r in rows])
     click.echo(f"{len(rows)} document(s)")
 
 

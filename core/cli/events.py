@@ -45,8 +45,10 @@ def events_command(obj: Any, pipeline: str | None, since: str | None,
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    for e in rows:
-        where = e["pipeline"] or "-"
-        key = f" {e['source_key']}" if e["source_key"] else ""
-        click.echo(f"{e['at']}Z {where} {e['kind']}{key} by {e['actor'] or '-'}: "
-                   f"{e['message'] or ''}")
+    from syncd.cli.tables import Column, render
+
+    render([Column("at (UTC)", no_wrap=True, drop=1), Column("pipeline", drop=3),
+            Column("kind", no_wrap=True), Column("source key", drop=2),
+            Column("by", drop=4), Column("message")],
+           [(f"{e['at']}", e["pipeline"] or "-", e["kind"], e["source_key"] or "-",
+             e["actor"] or "-", e["message"] or "") for e in rows])

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from syncd.cli.context import CliContext
+from syncd.cli.tables import Column, render
 
 
 @click.group("plugins")
@@ -35,8 +34,7 @@ def list_plugins(obj: CliContext, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table("name", "version", "distribution", "capabilities")
-    for row in rows:
-        table.add_row(row["name"], row["version"], row["distribution"],
-                      ", ".join(row["capabilities"]))
-    Console().print(table)
+    render([Column("name", no_wrap=True), Column("version", no_wrap=True, drop=1),
+            Column("distribution", drop=2), Column("capabilities")],
+           [(row["name"], row["version"], row["distribution"], ", ".join(row["capabilities"]))
+            for row in rows])

@@ -66,22 +66,24 @@ def _warnings(engine: Any, pipeline: Any) -> list[str]:
 
 
 def _print(report: list[dict[str, Any]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from syncd.cli.tables import Column, console, render
 
-    console = Console()
-    table = Table(title="syncd status")
-    for column in ("pipeline", "waiting", "processing", "error", "done", "manual",
-                   "last run (UTC)", "next run (UTC)", "cursor"):
-        table.add_column(column)
+    out = console()
+    def count(header: str, drop: int = 0) -> Column:
+        return Column(header, drop=drop, justify="right", no_wrap=True)
+
+    columns = [Column("pipeline"), count("waiting"), count("processing", 2), count("error"),
+               count("done"), count("manual", 1), Column("last run (UTC)", drop=3),
+               Column("next run (UTC)"), Column("cursor", drop=4)]
+    rows = []
     for r in report:
         c = r["counts"]
         name = r["pipeline"] + ("" if r["enabled"] else " (disabled)")
-        table.add_row(name, str(c["waiting"] + c["repull"]), str(c["processing"]),
-                      str(c["error"] + c["rejected"]), str(c["done"]), str(c["manual"]),
-                      r["last_run"] or "-", r["next_run"] or "-",
-                      json.dumps(r["cursor"]) if r["cursor"] is not None else "-")
-    console.print(table)
+        rows.append((name, str(c["waiting"] + c["repull"]), str(c["processing"]),
+                     str(c["error"] + c["rejected"]), str(c["done"]), str(c["manual"]),
+                     r["last_run"] or "-", r["next_run"] or "-",
+                     json.dumps(r["cursor"]) if r["cursor"] is not None else "-"))
+    render(columns, rows, out=out, title="syncd status")
     for r in report:
         for warning in r["warnings"]:
-            console.print(f"[yellow]warning[/yellow] {r['pipeline']}: {warning}")
+            out.print(f"[yellow]warning[/yellow] {r['pipeline']}: {warning}")

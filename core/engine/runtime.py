@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.config import Config, PipelineSettings
+from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
 from syncd.errors import ConfigError
 from syncd.http import HttpClients
@@ -61,21 +62,23 @@ def build_connector(
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
+    `name` is the endpoint as the pipeline writes it; `"lexoffice@shop-b"` gets the
+    connection's config, its own data folder (`data/lexoffice@shop-b`) and that endpoint in
+    its context.
+
     `services` are engine functions connectors may call, e.g. ``lookup_number(source,
     source_key) -> str | None`` (the number the engine gave a document).
     """
     registry = host.registry
     table = registry.sources if kind == "source" else registry.targets
-    cls = table.get(name)
+    base, connection = split_endpoint(name)
+    cls = table.get(base)
     if cls is None:
         raise ConfigError([f"pipelines.{pipeline.name}: no enabled plugin offers a {kind} "
-                           f"named {name!r}"], str(config.path))
-    owner = registry.origin[(kind, name)]
-    plugin_config = config.plugin_configs.get(owner)
-    if plugin_config is None:
-        raise ConfigError([f"plugins.{owner}: not enabled but pipeline {pipeline.name!r} "
-                           f"uses its {kind} {name!r}"], str(config.path))
-    data_dir = Path(config.base_dir) / "data" / owner
+                           f"named {base!r}"], str(config.path))
+    owner, plugin_config = config.connector_config(name, kind)
+    folder = owner if connection is None else f"{owner}@{connection}"
+    data_dir = Path(config.base_dir) / "data" / folder
     data_dir.mkdir(parents=True, exist_ok=True)
     context = ConnectorContext(
         plugin=owner,

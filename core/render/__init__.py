@@ -6,12 +6,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from syncd.connectors import Company
 from syncd.model import Document
 
-EInvoice = Literal["none", "zugferd", "xrechnung"]
+if TYPE_CHECKING:
+    from syncd.render.einvoice import EInvoiceFile
+
+EInvoice = Literal["auto", "none", "zugferd", "xrechnung"]
+"""auto (default): an e-invoice for domestic B2B documents; see syncd.render.einvoice."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,7 @@ class RenderOptions:
     """Per-pipeline choices: language override, e-invoice mode, template folder, logo, footer."""
 
     language: str | None = None
-    einvoice: EInvoice = "none"
+    einvoice: EInvoice = "auto"
     templates: Path | None = None
     logo: str | None = None
     footer: str | None = None
@@ -42,3 +46,15 @@ class Renderer(ABC):
     def render_many(self, documents: Sequence[Document]) -> list[bytes]:
         """Many files at once; renderers override this where batching is faster."""
         return [self.render(d) for d in documents]
+
+    def einvoice(self, document: Document) -> EInvoiceFile | None:
+        """The EN 16931 e-invoice XML to attach beside the PDF, when this pipeline's
+        `einvoice` mode and the document call for one (B2B; see syncd.render.einvoice)."""
+        from syncd.render.einvoice import einvoice_file
+        from syncd.render.language import choose_language
+
+        seller = document.seller or (self.company.seller if self.company else None)
+        if seller is None:
+            return None
+        return einvoice_file(document, seller, self.options.einvoice,
+                             choose_language(document, self.options.language))

@@ -42,6 +42,19 @@ class AmazonConfig(PluginConfig):
     sla_warning: Duration = Field(default="6h",
                                   description="Warn this long before the 24 h upload deadline")
 
+    @field_validator("marketplace_ids")
+    @classmethod
+    def _known_marketplaces(cls, value: list[str]) -> list[str]:
+        """Only marketplaces where Amazon takes seller-uploaded VAT invoices."""
+        from syncd_amazon.documents import MARKETPLACE_COUNTRY
+
+        unknown = [m for m in value if m not in MARKETPLACE_COUNTRY]
+        if unknown:
+            known = ", ".join(f"{m} ({c})" for m, c in MARKETPLACE_COUNTRY.items())
+            raise ValueError(f"unknown marketplace id(s) {', '.join(map(repr, unknown))}; "
+                             f"VAT invoice upload marketplaces: {known}")
+        return value
+
     @field_validator("invoice_series", "credit_note_series")
     @classmethod
     def _amazon_safe(cls, value: str) -> str:
