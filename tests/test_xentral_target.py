@@ -231,3 +231,17 @@ def test_order_document_without_expert_mode_confirms_the_existing_order(target, 
     with pytest.raises(PermanentError, match="expert mode"):
         target.run_step("document", job_for(missing))
     assert emulator.state.count("salesOrders") == 1
+
+
+def test_per_buyer_without_full_address_uses_the_collective_customer(emulator, tmp_path):
+    from syncd.model import Address
+
+    emulator.state.add_sales_order(ORDER)
+    target = make_target(emulator, tmp_path, customer="per-buyer")
+    partial = Address(name="Anon", postal_code="10115", city="Berlin", country="DE")
+    document = amazon_document(order_id=ORDER).model_copy(
+        update={"billing_address": partial, "shipping_address": partial})
+    result = target.run_step("document", job_for(document))
+    row = emulator.state.documents["invoices"][result.ref]
+    assert row["address"] == {"id": emulator.collective_customer}
+    assert emulator.state.calls("createCustomer") == []

@@ -106,9 +106,14 @@ class XentralTarget(Target):
 
     def prepare(self, jobs: Sequence[Job]) -> None:
         """One product and one order request per batch; the batch's PDFs rendered at once."""
-        self.lookups.prefetch_products(
-            n for job in jobs if "document" not in job.steps
-            for n in mapping.needed_products(job.document, self.products))
+        numbers: list[str] = []
+        for job in jobs:
+            if "document" not in job.steps:
+                try:
+                    numbers += mapping.needed_products(job.document, self.products)
+                except PermanentError:
+                    continue  # that job's own step says what is wrong with it
+        self.lookups.prefetch_products(numbers)
         self.lookups.prefetch_orders(
             job.document.references.order_id for job in jobs
             if "document" not in job.steps and job.document.references.order_id
@@ -204,7 +209,15 @@ class XentralTarget(Target):
             filters = [("name", "equals", primary["name"])]
             if zip_code:
                 filters.append(("zipCode", "equals", zip_code))
-        body = {"primaryAddress": {k: primary.get(k) or "-" for k in
+        missing = [k for k in ("street", "zipCode", "city", "country") if not primary.get(k)]
+        if missing:  # Xentral needs a full primary address to create a customer
+            if self.config.collective_customer_id:
+                return self.config.collective_customer_id
+            raise PermanentError(
+                f"{mapping.document_label(document)}: the buyer's address lacks "
+                f"{', '.join(missing)}, so no Xentral customer can be created; set "
+                "collective_customer_id for such buyers", code="customer-address")
+        body = {"primaryAddress": {k: primary[k] for k in
                                    ("name", "street", "zipCode", "city", "country")}}
         if document.buyer.email:
             body["primaryAddress"]["email"] = document.buyer.email
