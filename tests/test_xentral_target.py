@@ -245,3 +245,23 @@ def test_per_buyer_without_full_address_uses_the_collective_customer(emulator, t
     row = emulator.state.documents["invoices"][result.ref]
     assert row["address"] == {"id": emulator.collective_customer}
     assert emulator.state.calls("createCustomer") == []
+
+
+def test_credit_note_without_link_finds_its_invoice_by_the_order(target, emulator):
+    invoice = run_job(target, job_for(amazon_document("INV-1", order_id=ORDER)))
+    note = amazon_document("CN-1", kind=DocumentKind.CREDIT_NOTE, order_id=ORDER)
+    job = job_for(note)
+    target.prepare([job])
+    assert "amazon:CN-1" not in target.context.renderer.rendered  # waits for the invoice
+    done = run_job(target, job)
+    assert done.steps["document"].detail["invoiceNumber"] == "INV-1"
+    row = emulator.state.documents["creditNotes"][done.steps["document"].ref]
+    assert row["invoice"] == {"id": invoice.steps["document"].ref}
+    assert target.context.renderer.rendered[-1] == "amazon:CN-1"
+
+
+def test_credit_note_whose_invoice_is_not_there_yet_is_retried(target, emulator):
+    note = amazon_document("CN-9", kind=DocumentKind.CREDIT_NOTE, order_id=ORDER)
+    with pytest.raises(TransientError, match="not in Xentral yet") as info:
+        target.run_step("document", job_for(note))
+    assert info.value.code == "invoice-missing" and emulator.state.count("creditNotes") == 0

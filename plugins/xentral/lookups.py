@@ -117,3 +117,9 @@ class Lookups:
         rows = self._list(DOCUMENT_PATHS[kind], [("documentNumber", "equals", number)])
         matches = [r for r in rows if r.get("documentNumber") == number]
         return matches[0] if matches else None
+
+    def invoices_of_order(self, sales_order_id: str) -> list[dict[str, Any]]:
+        """The invoices Xentral holds for a sales order (a credit note's fallback link)."""
+        rows = self._list(DOCUMENT_PATHS["invoice"], [("salesOrder.id", "equals",
+                                                       sales_order_id)])
+        return [r for r in rows if (r.get("salesOrder") or {}).get("id") == sales_order_id]

@@ -12,28 +12,20 @@ document's activity log.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from syncd.connectors import Catalog, NumberSeries, Target
-from syncd.errors import ConfigError, PermanentError
+from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd.jobs import Job, RemoteRef, StepResult
 from syncd.model import AttachmentRole, Document, DocumentKind, Fulfilment, LinkKind
 from syncd_xentral import mapping
 from syncd_xentral.client import XentralApi, XentralProblem, build_http
 from syncd_xentral.config import XentralConfig
+from syncd_xentral.files import KEYWORDS, Files
 from syncd_xentral.lookups import DOCUMENT_PATHS, Lookups
-
-KEYWORDS = {"pdf": ("attachment", AttachmentRole.PDF), "einvoice": ("eInvoice",
-                                                                   AttachmentRole.EINVOICE)}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def file_name(number: str, suffix: str) -> str:
-    return f"{_UNSAFE.sub('_', number)}{suffix}"
 
 
 class XentralTarget(Target):
@@ -53,7 +45,7 @@ class XentralTarget(Target):
         self.lookups = Lookups(self.api)
         self.products = mapping.Products(config.shipping_product, config.discount_product,
                                          config.giftwrap_product)
-        self._pdfs: dict[str, bytes] = {}
+        self.files = Files(self.api, context.renderer)
 
     def close(self) -> None:
         self.api.close()
@@ -119,14 +111,7 @@ class XentralTarget(Target):
             if "document" not in job.steps and job.document.references.order_id
             and job.document.kind is not DocumentKind.CREDIT_NOTE
             and LinkKind.ORDER not in job.links)
-        self._pdfs = {}
-        renderer = self.context.renderer
-        render = [job.document for job in jobs
-                  if "pdf" not in job.steps and job.document.kind is not DocumentKind.ORDER
-                  and job.attachment(AttachmentRole.PDF) is None]
-        if render and renderer is not None:
-            for document, pdf in zip(render, renderer.render_many(render), strict=True):
-                self._pdfs[document.identity] = pdf
+        self.files.prerender(jobs)
 
     def find_existing(self, document: Document) -> RemoteRef | None:
         found = self._lookup(document)
@@ -136,14 +121,14 @@ class XentralTarget(Target):
         if step == "document":
             return self._lookup(job.document)
         if step in KEYWORDS:
-            return self._find_file(job, step)
+            return self.files.find(job, step, self._path(job))
         return None  # "paid" is a PATCH to a fixed state: safe to repeat
 
     def run_step(self, step: str, job: Job) -> StepResult:
         if step == "document":
             return self._create(job)
         if step in KEYWORDS:
-            return self._attach(job, step)
+            return self.files.attach(job, step, self._path(job))
         if step == "paid":
             return self._paid(job)
         raise PermanentError(f"xentral has no step {step!r}", code="unknown-step")
@@ -269,9 +254,8 @@ class XentralTarget(Target):
             body = mapping.invoice_body(document, sales_order_id=self._sales_order(job, common),
                                         **common)
         else:
-            linked = job.links.get(LinkKind.INVOICE)
-            invoice = linked.remote.ref if linked is not None and linked.remote else None
-            body = mapping.credit_note_body(document, invoice_id=invoice, **common)
+            invoice = self._credit_invoice(job)
+            body = mapping.credit_note_body(document, invoice_id=invoice.get("id"), **common)
         expected = mapping.expected_gross(body)
         if expected != document.totals.gross:
             raise PermanentError(
@@ -279,6 +263,7 @@ class XentralTarget(Target):
                 f"in Xentral, the document states {document.totals.gross}; nothing was sent",
                 code="total-mismatch")
         path = DOCUMENT_PATHS[self._kind(document)]
+        document_number = mapping.document_number(document)
         try:
             created = self.api.call("POST", path, body=body)
         except XentralProblem as exc:
@@ -290,8 +275,49 @@ class XentralTarget(Target):
             return found
         row = created["data"]
         self._check_totals(document, row)
-        return StepResult(str(row["id"]), {"kind": self._kind(document),
-                                           "documentNumber": mapping.document_number(document)})
+        detail = {"kind": self._kind(document), "documentNumber": document_number}
+        if document.kind is DocumentKind.CREDIT_NOTE:
+            detail.update(invoice)
+        return StepResult(str(row["id"]), detail)
+
+    def _credit_invoice(self, job: Job) -> dict[str, str]:
+        """The invoice a credit note corrects, as Xentral holds it: id, number and date.
+
+        From the spine link (the engine delivered the invoice first), else the number the
+        source names, else the one invoice of the same Amazon order in Xentral.
+        """
+        document = job.document
+        linked = job.links.get(LinkKind.INVOICE)
+        if linked is not None and linked.remote is not None:
+            out = {"id": linked.remote.ref}
+            if linked.number:
+                out["invoiceNumber"] = linked.number
+            if linked.issue_date:
+                out["invoiceDate"] = linked.issue_date.isoformat()
+            return out
+        rows: list[dict[str, Any]] = []
+        if document.original_invoice_number:
+            row = self.lookups.document("invoice", document.original_invoice_number)
+            rows = [row] if row else []
+        elif document.references.order_id:
+            order = self.lookups.order(document.references.order_id)
+            rows = self.lookups.invoices_of_order(order) if order else []
+        if len(rows) == 1:
+            return {"id": str(rows[0]["id"]), "invoiceNumber": rows[0].get("documentNumber")
+                    or "", "invoiceDate": rows[0].get("documentDate") or ""}
+        if document.original_invoice_number or document.references.order_id:
+            what = (f"invoice {document.original_invoice_number}"
+                    if document.original_invoice_number
+                    else f"the invoice of Amazon order {document.references.order_id}")
+            if not rows:
+                raise TransientError(f"{mapping.document_label(document)}: {what} is not in "
+                                     "Xentral yet; retried after it is delivered",
+                                     code="invoice-missing")
+            raise PermanentError(f"{mapping.document_label(document)}: Amazon order "
+                                 f"{document.references.order_id} has {len(rows)} invoices in "
+                                 "Xentral; the source must name the one corrected",
+                                 code="invoice-ambiguous")
+        return {}
 
     # files and payment -------------------------------------------------------------------
     def _remote_id(self, job: Job) -> str:
@@ -301,44 +327,8 @@ class XentralTarget(Target):
                                  "has no Xentral id", code="no-remote-id")
         return result.ref
 
-    def _file(self, job: Job, step: str) -> tuple[str, bytes, str]:
-        keyword, role = KEYWORDS[step]
-        number = mapping.document_number(job.document)
-        stored = job.attachment(role)
-        if stored is not None:
-            suffix = ".xml" if step == "einvoice" else ".pdf"
-            return keyword, stored.read(), file_name(number, suffix)
-        if step == "pdf":
-            pdf = self._pdfs.pop(job.document.identity, None)
-            if pdf is None and self.context.renderer is not None:
-                pdf = self.context.renderer.render(job.document)
-            if pdf is not None:
-                return keyword, pdf, file_name(number, ".pdf")
-        raise PermanentError(f"{mapping.document_label(job.document)}: no {role.value} "
-                             "attachment and no renderer to make one", code="no-file")
-
-    def _find_file(self, job: Job, step: str) -> StepResult | None:
-        keyword, _ = KEYWORDS[step]
-        suffix = ".xml" if step == "einvoice" else ".pdf"
-        name = file_name(mapping.document_number(job.document), suffix)
-        path = f"{DOCUMENT_PATHS[self._kind(job.document)]}/{self._remote_id(job)}"
-        body = self.api.call("GET", path, params=[("include", "activity")]) or {}
-        for entry in (body.get("data") or {}).get("activity") or []:
-            if name in str(entry.get("message", "")):
-                return StepResult(None, {"fileName": name, "keyword": keyword, "found": True})
-        return None
-
-    def _attach(self, job: Job, step: str) -> StepResult:
-        import base64
-
-        keyword, data, name = self._file(job, step)
-        path = f"{DOCUMENT_PATHS[self._kind(job.document)]}/{self._remote_id(job)}/files"
-        body = {"keyword": keyword, "fileName": name, "title": name,
-                "fileContent": base64.b64encode(data).decode()}
-        created = self.api.call("POST", path, body=body)
-        file_id = str((created or {}).get("data", {}).get("id", ""))
-        return StepResult(file_id or None, {"fileName": name, "keyword": keyword,
-                                            "size": len(data)})
+    def _path(self, job: Job) -> str:
+        return f"{DOCUMENT_PATHS[self._kind(job.document)]}/{self._remote_id(job)}"
 
     def _paid(self, job: Job) -> StepResult:
         invoice = self._remote_id(job)
