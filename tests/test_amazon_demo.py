@@ -19,6 +19,8 @@ def test_demo_runs_the_whole_amazon_flow(tmp_path):
         assert number in out.stdout
     assert "14 UPLOAD_VAT_INVOICE feed(s), 0 rejected, 0 duplicate(s)" in out.stdout
     assert "is-amazon-invoiced=true" in out.stdout
+    assert "amazon-invoices: amazon → amazon (14 document(s))" in out.stdout
+    assert "PDFs (exactly as uploaded, 14)" in out.stdout
     assert " error " not in out.stdout
     text = PdfReader(pdfs[0]).pages[0].extract_text()
     assert pdfs[0].stem in text

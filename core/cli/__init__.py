@@ -82,9 +82,10 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool, log_format: s
 
 
 def _attach_builtin_commands() -> None:
-    from syncd.cli import config, plugins, sandbox
+    from syncd.cli import config, demo, plugins, sandbox
 
-    for command in (config.config_group, plugins.plugins_group, sandbox.sandbox_command):
+    for command in (config.config_group, plugins.plugins_group, sandbox.sandbox_command,
+                    demo.demo_command):
         cli.add_command(command)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import click
-
 from syncd import hookimpl
 from syncd_amazon.config import AmazonConfig
 
@@ -38,7 +36,7 @@ def register_sandboxes(register: Callable[[str, Any], None]) -> None:
 
 
 @hookimpl
-def register_commands(cli: click.Group) -> None:
-    from syncd_amazon.demo import demo_command
+def register_demos(register: Callable[[type], None]) -> None:
+    from syncd_amazon.demo import AmazonDemo
 
-    cli.add_command(demo_command)
+    register(AmazonDemo)
