@@ -30,6 +30,9 @@ class XentralDemo(DemoPart):
         if self.emulator is None:
             return []
         state = self.emulator.state
+        if not state.requests:
+            return [f"Xentral emulator {self.emulator.url}: no pipeline of this demo delivers "
+                    "to xentral (sources add it as a target: Amainvoice does when installed)"]
         docs = {kind: state.count(kind) for kind in ("invoices", "creditNotes", "salesOrders")}
         paid = sum(1 for d in state.documents["invoices"].values()
                    if d.get("paymentStatus") == "paid")
