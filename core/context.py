@@ -79,6 +79,8 @@ class ConnectorContext:
     """The shared HTTP client factory: retries, timeouts, rate limits, secret-safe logs."""
     inbox: Inbox | None = None
     """Pushed files for this pipeline (sources only)."""
+    base_dir: Path | None = None
+    """The folder of syncd.toml: relative paths in a plugin's config resolve against it."""
     services: dict[str, Callable[..., Any]] = field(default_factory=dict)
     """Transitional (spine v2 removes it): Amazon's `lookup_number`, replaced by `Job.links`."""
 
@@ -89,6 +91,12 @@ class ConnectorContext:
             from syncd.log import get_logger
 
             self.logger = get_logger(f"syncd.{self.plugin}")
+
+    def path(self, value: str | Path) -> Path:
+        """A path from the plugin's config: relative ones are relative to syncd.toml's folder
+        (the process's working directory when the context was built without a config)."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.base_dir or Path.cwd()) / path
 
     @property
     def timezone(self) -> ZoneInfo:

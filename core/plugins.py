@@ -13,7 +13,7 @@ from typing import Any
 
 import pluggy
 
-from syncd import hookspecs
+from syncd import PLUGIN_API_VERSION, __version__, hookspecs
 from syncd.errors import PluginLoadError
 
 ENTRY_POINT_GROUP = "syncd.plugins"
@@ -80,6 +80,27 @@ def _distribution_of(ep: EntryPoint) -> tuple[str, str]:
     return dist.metadata["Name"], dist.version
 
 
+class IncompatiblePlugin(Exception):
+    """A plugin written for another version of the connector contract."""
+
+
+def check_api(name: str, distribution: str, plugin: object) -> None:
+    """Refuse a plugin whose `SYNCD_PLUGIN_API` is not this syncd's `PLUGIN_API_VERSION`."""
+    declared = getattr(plugin, "SYNCD_PLUGIN_API", None)
+    if declared is None or declared == PLUGIN_API_VERSION:
+        return
+    if not isinstance(declared, int) or isinstance(declared, bool):
+        why = f"SYNCD_PLUGIN_API must be an integer such as {PLUGIN_API_VERSION}, not {declared!r}"
+    elif declared > PLUGIN_API_VERSION:
+        why = (f"it needs plugin API {declared}, but syncd {__version__} offers "
+               f"{PLUGIN_API_VERSION}: upgrade syncd, or install an older {distribution}")
+    else:
+        why = (f"it was written for plugin API {declared}, but syncd {__version__} offers "
+               f"{PLUGIN_API_VERSION} (see docs/plugins.md): upgrade {distribution}, or "
+               "uninstall it")
+    raise PluginLoadError(name, distribution, IncompatiblePlugin(why))
+
+
 def discover() -> list[EntryPoint]:
     return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
@@ -101,13 +122,18 @@ def load_plugins(
         distribution, version = _distribution_of(ep)
         try:
             module = ep.load()
-            pm.register(module, name=ep.name)
         except Exception as exc:  # any import failure: name the plugin instead of a traceback
+            raise PluginLoadError(ep.name, distribution, exc) from exc
+        check_api(ep.name, distribution, module)
+        try:
+            pm.register(module, name=ep.name)
+        except Exception as exc:
             raise PluginLoadError(ep.name, distribution, exc) from exc
         infos[ep.name] = PluginInfo(ep.name, distribution, version, ep.value)
     for name, obj in extra:
         if pm.is_registered(obj):  # already loaded through its entry point
             continue
+        check_api(name, "(in-process)", obj)
         pm.register(obj, name=name)
         infos[name] = PluginInfo(name, "(in-process)", "", getattr(obj, "__name__", repr(obj)))
     try:

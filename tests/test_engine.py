@@ -113,7 +113,7 @@ def test_transient_errors_give_up_after_max_attempts_and_reset_retries(setup, do
         time.sleep(0.1)
     (row,) = store.list_documents(state="error")
     assert row["error"].startswith("gave up after 3 attempts")
-    number = store.document_detail(row["id"])["deliveries"][0]["number"]
+    number = store.document_detail(row["id"])["number"]
     document_sink.set_faults(0.0)
     store.reset([row["id"]], "ops")
     assert engine.deliver(pipeline)[0].delivered == 1
@@ -132,7 +132,8 @@ def test_backoff_grows_and_honours_retry_after(make_syncd_config, document_sink)
 def test_verdict_moves_delivered_document_to_error(setup, document_sink):
     engine, pipeline, store = setup(count=2, verdict_reject_keys=["doc-000001"])
     engine.run_cycle(pipeline)
-    # the verdict came in the same batch before delivery; the next pull repeats nothing
+    assert store.list_documents(state="error").items == []
+    engine.run_cycle(pipeline)  # the verdicts come with the pull after the delivery
     (row,) = store.list_documents(state="error")
     assert row["source_key"] == "doc-000001" and row["error"] == "test: remote rejected"
 
@@ -299,7 +300,7 @@ def test_long_claims_renew_their_leases(make_syncd_config, syncd_plugin, monkeyp
     from syncd.connectors import RemoteRef
     from syncd.testing.plugin import NoopTarget
 
-    config = make_syncd_config(plugin={"count": 4}, engine={"lease": "0.4s"}, pipelines=[
+    config = make_syncd_config(plugin={"count": 2}, engine={"lease": "1s"}, pipelines=[
         {"name": "demo", "source": "synthetic", "targets": ["noop"]}])
     store = Store.open(config.database_url)
     engine = Engine(config, store, extra_plugins=[syncd_plugin])
@@ -309,15 +310,15 @@ def test_long_claims_renew_their_leases(make_syncd_config, syncd_plugin, monkeyp
     stolen = []
 
     def slow_deliver(self, document):
-        time.sleep(0.15)  # four of these outlast the 0.4 s lease
+        time.sleep(1.4)  # one delivery outlasts the 1 s lease: the heartbeat renews it
         stolen.extend(rival.store.claim("demo", "rival", 10, timedelta(minutes=1),
-                                        lambda t, d: None))
+                                        lambda d: None))
         return RemoteRef("ok")
 
     monkeypatch.setattr(NoopTarget, "deliver", slow_deliver)
-    assert engine.deliver(pipeline)[0].delivered == 4
+    assert engine.deliver(pipeline)[0].delivered == 2
     assert stolen == []
-    assert store.counts() == {"demo": {"done": 4}}
+    assert store.counts() == {"demo": {"done": 2}}
     store.close()
 
 

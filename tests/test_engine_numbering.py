@@ -34,10 +34,12 @@ def test_broken_formats_are_explained(fmt, reset, message):
 def test_a_broken_format_spends_no_number(syncd_store, make_document):
     syncd_store.ingest("p", "test", ["a"], [make_document("k1")], None)
     bad = NumberSeries("inv", "INV-{seq}")
-    with pytest.raises(NumberFormatError):
-        syncd_store.claim("p", "w", 10, timedelta(minutes=5), lambda t, d: bad)
+    assert syncd_store.claim("p", "w", 10, timedelta(minutes=5), lambda d: bad) == []
+    (row,) = syncd_store.list_documents(state="error")  # this document alone, with the reason
+    assert "needs {year} or {yy}" in row.error and row.number is None
+    syncd_store.reset([row.id], "op")
     good = NumberSeries("inv", "INV-{year}-{seq:04d}")
-    (claimed,) = syncd_store.claim("p", "w", 10, timedelta(minutes=5), lambda t, d: good,
+    (claimed,) = syncd_store.claim("p", "w", 10, timedelta(minutes=5), lambda d: good,
                                    today=date(2026, 5, 1))
     assert claimed.number == "INV-2026-0001"
     check_format(good)

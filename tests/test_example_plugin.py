@@ -41,10 +41,29 @@ def test_plugins_list_discovers_the_example(installed, tmp_path):
     assert "amazon" in rows
 
 
-def test_without_it_the_example_is_absent(tmp_path):
+def test_plugins_list_shows_exactly_the_installed_entry_points(tmp_path):
+    """Whether or not the example is installed into this environment (both are normal)."""
+    from importlib.metadata import entry_points
+
+    installed = {ep.name for ep in entry_points(group="syncd.plugins")}
     out = subprocess.run([sys.executable, "-m", "syncd", "plugins", "list", "--json"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert "example" not in {row["name"] for row in json.loads(out.stdout)}
+    assert out.returncode == 0, out.stderr
+    assert {row["name"] for row in json.loads(out.stdout)} == installed
+    assert ("example" in installed) == any(
+        d.metadata["Name"] == "syncd-example-plugin" for d in __import__(
+            "importlib.metadata").metadata.distributions())
+
+
+def test_the_example_ships_tests_that_pass_with_syncds_pytest_plugin(tmp_path):
+    """What a connector author runs: `pytest` in the package folder."""
+    work = tmp_path / "example"
+    shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns(
+        "syncd.db*", "delivered", "__pycache__", "*.egg-info"))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                         cwd=work, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "4 passed" in out.stdout
 
 
 def test_example_source_and_target_round_trip(tmp_path, monkeypatch):

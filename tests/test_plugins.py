@@ -81,3 +81,41 @@ def test_activate_keeps_unconfigurable_plugins_and_enabled_connectors():
     host = load_plugins(only=[], extra=[("fake", FakePlugin()), ("r", RendererOnly())])
     host.activate(enabled=["fake"])
     assert set(host.registry.sources) == {"fake-source"}
+
+
+def _api_plugin(version):
+    class Plugin:
+        SYNCD_PLUGIN_API = version
+
+        @hookimpl
+        def register_sources(self, register):
+            register(FakeSource)
+
+    return Plugin()
+
+
+def test_plugin_api_version_is_checked():
+    from syncd import PLUGIN_API_VERSION
+
+    host = load_plugins(only=[], extra=[("ok", _api_plugin(PLUGIN_API_VERSION))])
+    assert "ok" in host.plugins
+    with pytest.raises(PluginLoadError, match=rf"needs plugin API {PLUGIN_API_VERSION + 1}, "
+                       rf"but syncd .* offers {PLUGIN_API_VERSION}: upgrade syncd"):
+        load_plugins(only=[], extra=[("new", _api_plugin(PLUGIN_API_VERSION + 1))])
+    with pytest.raises(PluginLoadError, match=r"written for plugin API 1.*upgrade \(in-process\)"):
+        load_plugins(only=[], extra=[("old", _api_plugin(1))])
+    with pytest.raises(PluginLoadError, match="must be an integer"):
+        load_plugins(only=[], extra=[("odd", _api_plugin("2"))])
+
+
+def test_installed_plugin_with_another_api_is_refused_with_its_distribution(monkeypatch):
+    import types
+
+    module = types.ModuleType("syncd_future_plugin")
+    module.SYNCD_PLUGIN_API = 99
+    monkeypatch.setitem(sys.modules, "syncd_future_plugin", module)
+    future = EntryPoint(name="future", value="syncd_future_plugin", group="syncd.plugins")
+    monkeypatch.setattr(plugin_module, "discover", lambda: [future])
+    with pytest.raises(PluginLoadError) as err:
+        load_plugins()
+    assert "plugin 'future'" in str(err.value) and "needs plugin API 99" in str(err.value)

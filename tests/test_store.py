@@ -15,11 +15,11 @@ from syncd.store.schema import deliveries
 SERIES = NumberSeries("inv", "INV-{year}-{seq:04d}")
 
 
-def no_series(_target, _doc):
+def no_series(_doc):
     return None
 
 
-def series(_target, _doc):
+def series(_doc):
     return SERIES
 
 
@@ -40,7 +40,7 @@ def test_open_twice_migrates_once_and_sqlite_uses_wal(store, state_url):
     again = Store.open(state_url)
     with again.engine.connect() as conn:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-        assert version == "0001"
+        assert version == "0002"
         if again.dialect == "sqlite":
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     again.close()
@@ -80,8 +80,9 @@ def test_revision_after_delivery_is_kept_visible_not_resent(store, make_document
     store.ingest("p", "test", ["a"], [make_document("k1", net="12.00")], None)
     detail = store.document_detail(c.document_id)
     assert [r["revision"] for r in detail["revisions"]] == [1, 2]
-    assert detail["deliveries"][0]["state"] == "done"
+    assert detail["deliveries"][0]["state"] == "revised"
     assert detail["deliveries"][0]["delivered_revision"] == 1
+    assert '"net": "12.00"' in detail["deliveries"][0]["diff"]
     assert any(e["kind"] == "revised" and "not sent again" in e["message"]
                for e in detail["events"])
     assert store.claim("p", "w", 10, timedelta(minutes=5), no_series) == []

@@ -39,7 +39,7 @@ def events_command(obj: Any, pipeline: str | None, since: str | None,
                    document_id: int | None, limit: int, as_json: bool) -> None:
     """The newest events, oldest first."""
     moment = parse_since(since) if since else None
-    with opened_store(obj) as (_config, store):
+    with opened_store(obj, read_only=True) as (_config, store):
         rows = store.events(pipeline=pipeline, since=moment, limit=limit,
                             document_id=document_id)
     if as_json:

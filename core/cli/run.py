@@ -30,13 +30,10 @@ actor_option = click.option(
 
 
 @contextmanager
-def opened_store(obj: CliContext) -> Iterator[tuple[Config, Store]]:
-    config = obj.config()
-    store = Store.open(config.database_url)
-    try:
-        yield config, store
-    finally:
-        store.close()
+def opened_store(obj: CliContext, read_only: bool = False) -> Iterator[tuple[Config, Store]]:
+    """See CliContext.open_store: read-only commands never create a database."""
+    with obj.open_store(read_only=read_only) as opened:
+        yield opened
 
 
 def make_engine(obj: CliContext, config: Config, store: Store) -> Engine:

@@ -21,7 +21,7 @@ def _iso(value: Any) -> str | None:
 @click.pass_obj
 def status_command(obj: Any, as_json: bool) -> None:
     """Counts per pipeline and state, last and next run, cursors, warnings."""
-    with opened_store(obj) as (config, store):
+    with opened_store(obj, read_only=True) as (config, store):
         counts = store.counts()
         runs = store.runs()
         upcoming = next_runs(config, store)

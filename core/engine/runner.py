@@ -1,8 +1,9 @@
 """The pipeline runner: pull into the store, then deliver what is due, then reloads/resends.
 
-Order of effects is always: commit state, touch the remote, commit the outcome. Outcomes are
-flushed in small groups (a crash loses at most those marks; the deliveries then sit in
-`processing` with a lease, expire, and are looked up with find_existing before any resend).
+Order of effects is always: commit state, touch the remote, commit the outcome. Step results
+are committed as each step returns (the last one with the outcome, in small groups); a crash
+leaves the delivery in `processing` with a lease that a heartbeat kept alive while the worker
+lived; after expiry any worker looks the first uncommitted step up before running it.
 """
 
 from __future__ import annotations
@@ -14,18 +15,23 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
 
 from syncd.config import Config, PipelineSettings
-from syncd.connectors import NumberSeries, Source, Target, Window
+from syncd.connectors import NumberSeries, Source, StepResult, Target, Window
 from syncd.engine import delivery
+from syncd.engine.heartbeat import Heartbeat, check_lease
 from syncd.engine.runtime import build_connector, build_host
 from syncd.errors import ConfigError, SyncdError
+from syncd.jobs import Job
 from syncd.log import get_logger
 from syncd.model import Document
 from syncd.plugins import PluginHost
-from syncd.store import Claimed, IngestStats, Outcome, Store
+from syncd.store import Claimed, IngestStats, Outcome, Store, StoreInbox, utcnow
 
 
 def log() -> Any:
@@ -62,11 +68,12 @@ class CycleSummary:
     delivery: DeliveryStats
     seconds: float
     pull_error: str | None = None
+    paused: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline, "pulled": asdict(self.pulled),
                 "delivery": asdict(self.delivery), "seconds": round(self.seconds, 3),
-                "pull_error": self.pull_error}
+                "pull_error": self.pull_error, "paused": self.paused}
 
 
 class ReloadProgress(Protocol):
@@ -100,6 +107,7 @@ class Engine:
         self.stop = stop or threading.Event()
         self.owner = owner or worker_id()
         self.settings = config.settings.engine
+        check_lease(self.settings.lease)
         self.flush_every = flush_every
         self.claim_size = claim_size or self.settings.batch_size
         self._connectors: dict[tuple[str, str, str], Any] = {}
@@ -118,9 +126,10 @@ class Engine:
     def _connector(self, pipeline: PipelineSettings, kind: str, name: str) -> Any:
         key = (pipeline.name, kind, name)
         if key not in self._connectors:
+            inbox = StoreInbox(self.store, pipeline.name) if kind == "source" else None
             self._connectors[key] = build_connector(
                 self.config, self.host, pipeline, kind, name,
-                services={"lookup_number": self.store.number_of})
+                services={"lookup_number": self.store.number_of}, inbox=inbox)
         return self._connectors[key]
 
     def close(self) -> None:
@@ -131,44 +140,76 @@ class Engine:
                 log().warning("close failed", connector=type(connector).__name__, error=str(exc))
         self._connectors.clear()
 
+    def today(self) -> date:
+        """The seller's calendar day (`[company] timezone`, default Europe/Berlin)."""
+        company = self.config.company()
+        zone = getattr(company, "timezone", None) or getattr(
+            self.config.settings.company, "timezone", None) or "Europe/Berlin"
+        return datetime.now(ZoneInfo(zone)).date()
+
+    def options(self, pipeline: PipelineSettings, name: str, target: Target) -> Any:
+        """The target's validated per-pipeline options (`[pipelines.options.<endpoint>]`)."""
+        table = (getattr(pipeline, "options", None) or {}).get(name)
+        model = target.options_model
+        if isinstance(table, BaseModel) or model is None:
+            return table
+        return model.model_validate(table or {})
+
     # -- pull -----------------------------------------------------------------------------
 
+    def in_place(self, pipeline: PipelineSettings) -> set[str]:
+        return {t for t in pipeline.targets if self.target(pipeline, t).updates_in_place}
+
     def pull(self, pipeline: PipelineSettings) -> IngestStats:
-        """Read since the stored cursor; each batch commits with its cursor."""
+        """Read since the stored cursor; each batch commits with its cursor, then is acked."""
         stats = IngestStats()
-        if not pipeline.enabled:
+        if not pipeline.enabled or self.store.is_paused(pipeline.name):
             return stats
         with self.store.pull_lock(pipeline.name) as mine:
             if not mine:
                 log().info("another worker is pulling; delivering only", pipeline=pipeline.name)
                 return stats
             source = self.source(pipeline)
+            in_place = self.in_place(pipeline)
             cursor = self.store.cursor(pipeline.name, pipeline.source)
             for batch in source.read(cursor):
                 stats.add(self.store.ingest(pipeline.name, pipeline.source, pipeline.targets,
-                                            batch.items, batch.cursor, actor=self.owner))
+                                            batch.items, batch.cursor, actor=self.owner,
+                                            in_place=in_place))
+                source.committed(batch.cursor)
                 if self.stop.is_set():
                     break
         return stats
 
     # -- delivery -------------------------------------------------------------------------
 
-    def _series_for(self, pipeline: PipelineSettings) -> Any:
-        def series_for(target: str, document: Document) -> NumberSeries | None:
-            return self.target(pipeline, target).number_series(document)
+    def numbering(self, pipeline: PipelineSettings) -> Any:
+        """Validate with every target, then the first numbering target's series."""
+        targets = [self.target(pipeline, t) for t in pipeline.targets]
 
-        return series_for
+        def plan(document: Document) -> NumberSeries | None:
+            for target in targets:
+                target.validate(document)
+            for target in targets:
+                series = target.number_series(document)
+                if series is not None:
+                    return series
+            return None
+
+        return plan
 
     def deliver(self, pipeline: PipelineSettings, *, only_ids: Sequence[int] | None = None,
                 today: date | None = None) -> tuple[DeliveryStats, list[Outcome]]:
-        """Deliver everything due now (until the queue is empty or stop is requested)."""
+        """Deliver everything due now (until the queue is empty, a pause or a stop)."""
         stats = DeliveryStats()
         outcomes: list[Outcome] = []
         lease = self.settings.lease
         while not self.stop.is_set():
+            if only_ids is None and self.store.is_paused(pipeline.name):
+                break
             claimed = self.store.claim(pipeline.name, self.owner, self.claim_size, lease,
-                                       self._series_for(pipeline), only_ids=only_ids,
-                                       targets=pipeline.targets, today=today)
+                                       self.numbering(pipeline), only_ids=only_ids,
+                                       targets=pipeline.targets, today=today or self.today())
             if not claimed:
                 break
             self._deliver_claimed(pipeline, claimed, stats,
@@ -177,54 +218,136 @@ class Engine:
                 break
         return stats, outcomes
 
+    def job(self, pipeline: PipelineSettings, claimed: Claimed) -> Job:
+        target = self.target(pipeline, claimed.target)
+        return Job(document=claimed.document, pipeline=pipeline.name, target=claimed.target,
+                   options=self.options(pipeline, claimed.target, target),
+                   steps=dict(claimed.steps), links=dict(claimed.links),
+                   attachments=tuple(claimed.attachments), resend=claimed.resend,
+                   delivery_id=claimed.delivery_id)
+
+    def _fetch(self, pipeline: PipelineSettings, claimed: list[Claimed],
+               heartbeat: Heartbeat) -> dict[int, Outcome]:
+        """Fetch url attachments (once per document) before any target's first step."""
+        failed: dict[int, Outcome] = {}
+        fetched: dict[int, list[Any]] = {}
+        errors: dict[int, tuple[BaseException, str]] = {}
+        for c in claimed:
+            if not c.to_fetch or self.stop.is_set() or heartbeat.lost(c.delivery_id):
+                continue
+            started = utcnow()
+            if c.document_id not in fetched and c.document_id not in errors:
+                got = []
+                for attachment in c.to_fetch:
+                    try:
+                        data = self.source(pipeline).fetch_attachment(c.document, attachment)
+                        if not isinstance(data, bytes):
+                            raise TypeError(f"fetch_attachment returned {type(data).__name__}, "
+                                            "not bytes")
+                        got.append(self.store.put_fetched(c.document_id, attachment, data))
+                    except ConfigError:
+                        raise
+                    except Exception as exc:
+                        errors[c.document_id] = (exc, attachment.filename)
+                        break
+                else:
+                    fetched[c.document_id] = got
+            if c.document_id in errors:
+                exc, what = errors[c.document_id]
+                failed[c.delivery_id] = delivery.fetch_failed(exc, c, started, what,
+                                                              self.settings)
+            else:
+                c.attachments.extend(fetched[c.document_id])
+                c.to_fetch = []
+        return failed
+
+    def _prepare(self, pipeline: PipelineSettings, jobs: dict[int, Job]) -> None:
+        """Each target's batch hook with its jobs of this claim (an optimisation only)."""
+        by_target: dict[str, list[Job]] = {}
+        for job in jobs.values():
+            by_target.setdefault(job.target, []).append(job)
+        for name, group in by_target.items():
+            try:
+                self.target(pipeline, name).prepare(group)
+            except ConfigError:
+                raise
+            except Exception as exc:  # the steps then do the work one by one
+                log().error("prepare failed", pipeline=pipeline.name, target=name,
+                            error=f"{type(exc).__name__}: {exc}")
+
     def _deliver_claimed(self, pipeline: PipelineSettings, claimed: list[Claimed],
                          stats: DeliveryStats, keep: list[Outcome] | None) -> None:
-        """Attempt each claimed delivery; outcomes are committed in groups.
+        """Attempt each claimed delivery while a heartbeat keeps the leases.
 
-        Whatever happens, finished outcomes are written and untouched claims handed back;
-        a delivery whose attempt blew up stays leased, so it is looked up after expiry.
+        Whatever happens, finished outcomes are written (for rows still ours) and untouched
+        claims handed back; a delivery whose attempt blew up stays leased, so it is looked
+        up after expiry.
         """
-        lease = self.settings.lease
         pending: list[Outcome] = []
-        flushed = renewed = time.monotonic()
+        flushed = time.monotonic()
         started = 0  # claimed[:started] were attempted (the last one may be in flight)
-        try:
-            for current in claimed:
-                if self.stop.is_set():
-                    break
-                started += 1
-                outcome = delivery.attempt(self.target(pipeline, current.target), current,
-                                           self.settings)
-                stats.count(outcome)
-                pending.append(outcome)
-                if keep is not None:
-                    keep.append(outcome)
-                if outcome.state == "error":
-                    log().warning("delivery failed", pipeline=pipeline.name,
-                                  target=current.target, document=current.document.identity,
-                                  error=outcome.error_message)
-                now = time.monotonic()
-                if len(pending) >= self.flush_every or now - flushed > 1.0:
-                    self.store.finish(self.owner, pending)
-                    pending = []
-                    flushed = now
-                if now - renewed > lease.total_seconds() / 4:
-                    # every claim still leased to us, including outcomes not yet committed
-                    self.store.renew(self.owner, [c.delivery_id for c in claimed], lease)
-                    renewed = now
-        finally:
-            self.store.finish(self.owner, pending)
-            untouched = [c.delivery_id for c in claimed[started:]]
-            if untouched:
-                released = self.store.release(self.owner, untouched)
-                log().info("leases handed back", pipeline=pipeline.name, released=released,
-                           stopping=self.stop.is_set())
+
+        def record(delivery_id: int, step: str, position: int, result: StepResult) -> bool:
+            return self.store.record_step(self.owner, delivery_id, step, position, result)
+
+        def flush() -> None:
+            nonlocal pending
+            for lost in self.store.finish(self.owner, pending):
+                log().error("lease lost before the outcome was written; another worker owns "
+                            "it now", pipeline=pipeline.name, target=lost.claimed.target,
+                            document=lost.claimed.document.identity)
+            for o in pending:
+                heartbeat.done(o.claimed.delivery_id)
+            pending = []
+
+        with Heartbeat(self.store, self.owner, [c.delivery_id for c in claimed],
+                       self.settings.lease) as heartbeat:
+            try:
+                failed = self._fetch(pipeline, claimed, heartbeat)
+                jobs = {c.delivery_id: self.job(pipeline, c) for c in claimed
+                        if c.delivery_id not in failed}
+                self._prepare(pipeline, jobs)
+                for current in claimed:
+                    if self.stop.is_set():
+                        break
+                    started += 1
+                    if heartbeat.lost(current.delivery_id):
+                        continue
+                    outcome = failed.get(current.delivery_id) or delivery.attempt(
+                        self.target(pipeline, current.target), current,
+                        jobs[current.delivery_id], self.settings, record,
+                        lambda c=current: not heartbeat.lost(c.delivery_id))
+                    if outcome is None:  # the lease was lost mid-way: nothing more is sent
+                        continue
+                    stats.count(outcome)
+                    pending.append(outcome)
+                    if keep is not None:
+                        keep.append(outcome)
+                    if outcome.state == "error":
+                        log().warning("delivery failed", pipeline=pipeline.name,
+                                      target=current.target, step=outcome.step,
+                                      document=current.document.identity,
+                                      error=outcome.error_message)
+                    now = time.monotonic()
+                    if len(pending) >= self.flush_every or now - flushed > 1.0:
+                        flush()
+                        flushed = now
+            finally:
+                flush()
+                untouched = [c.delivery_id for c in claimed[started:]]
+                if untouched:
+                    released = self.store.release(self.owner, untouched)
+                    log().info("leases handed back", pipeline=pipeline.name, released=released,
+                               stopping=self.stop.is_set())
 
     def run_cycle(self, pipeline: PipelineSettings, *, pull: bool = True) -> CycleSummary:
         """Pull (when due) and deliver; logs one summary line."""
         started = time.monotonic()
         pulled = IngestStats()
         pull_error = None
+        if self.store.is_paused(pipeline.name):
+            log().info("paused; nothing pulled or delivered", pipeline=pipeline.name)
+            return CycleSummary(pipeline.name, pulled, DeliveryStats(), 0.0, paused=True)
         if pull and pipeline.enabled:
             try:
                 pulled = self.pull(pipeline)
@@ -235,6 +358,7 @@ class Engine:
             except Exception as exc:  # a connector bug must not stop the other pipelines
                 pull_error = f"{type(exc).__name__}: {exc}"
             if pull_error:
+                log().error("pull failed", pipeline=pipeline.name, error=pull_error)
                 self.store.event("pull-error", pipeline=pipeline.name, message=pull_error,
                                  actor=self.owner)
         stats = DeliveryStats()
@@ -243,18 +367,18 @@ class Engine:
         summary = CycleSummary(pipeline.name, pulled, stats, time.monotonic() - started,
                                pull_error)
         log().info("cycle", pipeline=pipeline.name, pulled_new=pulled.new,
-                 revised=pulled.revised, rejected=pulled.rejected, skipped=pulled.skipped,
-                 delivered=stats.delivered, found_existing=stats.found,
-                 retrying=stats.retrying, failed=stats.failed,
-                 seconds=round(summary.seconds, 3), pull_error=pull_error)
+                   revised=pulled.revised, rejected=pulled.rejected, skipped=pulled.skipped,
+                   delivered=stats.delivered, found_existing=stats.found,
+                   retrying=stats.retrying, failed=stats.failed,
+                   seconds=round(summary.seconds, 3), pull_error=pull_error)
         return summary
 
     # -- operator actions -----------------------------------------------------------------
 
     def resend(self, doc_ids: Sequence[int], actor: str) -> list[tuple[bool, str]]:
-        """Deliver done documents again, unless the remote still has them (then refuse)."""
+        """Deliver done (or revised) documents again, unless the remote still has them."""
         results: list[tuple[bool, str]] = []
-        rows = self.store.deliveries_of(doc_ids, ("done",))
+        rows = self.store.deliveries_of(doc_ids, ("done", "revised"))
         by_doc = {r.document_id for r in rows}
         for doc_id in doc_ids:
             if doc_id not in by_doc:
@@ -284,7 +408,8 @@ class Engine:
                progress: ReloadProgress | None = None) -> tuple[IngestStats, bool]:
         """Re-read [start, end] in windows of the source's max_window; resumable.
 
-        Returns the pull statistics and whether every window was read.
+        Returns the pull statistics and whether every window was read. Known documents get
+        deliveries for targets that do not have them yet (a target added to the pipeline).
         """
         if not pipeline.enabled:
             raise SyncdError(f"pipeline {pipeline.name!r} is disabled (enabled = false); "
@@ -292,6 +417,7 @@ class Engine:
         if end < start:
             raise SyncdError(f"--to {end} is before --from {start}")
         source = self.source(pipeline)
+        in_place = self.in_place(pipeline)
         stop = end + timedelta(days=1)
         job = self.store.start_reload(pipeline.name, start, stop, actor)
         size = source.discover().max_window
@@ -306,7 +432,7 @@ class Engine:
             for batch in source.read(None, window):
                 got = self.store.ingest(pipeline.name, pipeline.source, pipeline.targets,
                                         batch.items, None, store_cursor=False,
-                                        reload_id=job.id, actor=actor)
+                                        reload_id=job.id, actor=actor, in_place=in_place)
                 stats.add(got)
                 if progress:
                     progress.documents(got.documents)
@@ -314,7 +440,7 @@ class Engine:
                               store_cursor=False, reload_id=job.id,
                               reload_done_until=window.end, actor=actor)
             log().info("reload window", pipeline=pipeline.name, start=str(window.start),
-                     end=str(window.end), documents=stats.documents)
+                       end=str(window.end), documents=stats.documents)
             if progress:
                 progress.window(window)
         complete = not self.stop.is_set()

@@ -14,10 +14,11 @@ from typing import Any
 from syncd.config import Config, PipelineSettings
 from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
+from syncd.context import Inbox
 from syncd.errors import ConfigError
 from syncd.http import HttpClients
 from syncd.log import get_logger
-from syncd.plugins import PluginHost, PluginInfo, load_plugins
+from syncd.plugins import PluginHost, PluginInfo, check_api, load_plugins
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
@@ -29,6 +30,7 @@ def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> Plug
     for name, obj in extra:
         if host.pm.is_registered(obj):  # an installed plugin also handed in-process: once
             continue
+        check_api(name, "(in-process)", obj)
         host.pm.register(obj, name=name)
         host.plugins[name] = PluginInfo(name, "(in-process)", "",
                                         getattr(obj, "__name__", repr(obj)))
@@ -59,6 +61,7 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
     services: Mapping[str, Any] | None = None,
+    inbox: Inbox | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
@@ -83,6 +86,7 @@ def build_connector(
     context = ConnectorContext(
         plugin=owner,
         data_dir=data_dir,
+        base_dir=config.base_dir.resolve(),
         endpoint=name,
         pipeline=pipeline.name,
         company=config.company(),
@@ -90,5 +94,6 @@ def build_connector(
         renderer=build_renderer(config, host, pipeline),
         http=HttpClients(config.database_url),  # limiters shared per process / state db
         services=dict(services or {}),
+        inbox=inbox,
     )
     return cls(plugin_config, context)

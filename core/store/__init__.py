@@ -1,4 +1,4 @@
-"""Durable state: documents, deliveries, cursors, number sequences, events (SQLAlchemy Core).
+"""Durable state: documents, deliveries, steps, attachments, inbox, cursors, numbers, events.
 
 `Store.open(url)` creates or migrates the schema (Alembic) and works on SQLite (single node,
 WAL) and PostgreSQL (several workers, row leases with SKIP LOCKED) through one code path.
@@ -6,16 +6,23 @@ WAL) and PostgreSQL (several workers, row leases with SKIP LOCKED) through one c
 
 from __future__ import annotations
 
-from syncd.store.store import (
+from syncd.store.inbox import Control, StoreInbox
+from syncd.store.store import Store
+from syncd.store.types import (
     STATES,
     Claimed,
+    DayCount,
+    DeliveryRow,
+    DocumentRow,
+    EventRow,
     IngestStats,
     NotFound,
     Outcome,
-    Store,
+    Page,
     overall_state,
     utcnow,
 )
 
-__all__ = ["STATES", "Claimed", "IngestStats", "NotFound", "Outcome", "Store",
+__all__ = ["STATES", "Claimed", "Control", "DayCount", "DeliveryRow", "DocumentRow",
+           "EventRow", "IngestStats", "NotFound", "Outcome", "Page", "Store", "StoreInbox",
            "overall_state", "utcnow"]

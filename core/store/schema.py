@@ -31,10 +31,17 @@ documents = sa.Table(
     sa.Column("revision", sa.Integer, nullable=False, default=1),
     sa.Column("content_hash", sa.String(64)),
     sa.Column("body", sa.Text),
+    # the number belongs to the document: allocated once, before any target sees it, or
+    # given by the source (then number_series is NULL)
+    sa.Column("number", sa.String(100)),
+    sa.Column("number_series", sa.String(200)),
+    sa.Column("issue_date", sa.Date),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("source", "source_key", name="uq_documents_identity"),
 )
+sa.Index("ix_documents_number", documents.c.number_series, documents.c.number, unique=True)
+sa.Index("ix_documents_number_text", documents.c.number)
 
 revisions = sa.Table(
     "document_revisions",
@@ -56,7 +63,7 @@ deliveries = sa.Table(
     sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), nullable=False),
     sa.Column("pipeline", sa.String(200), nullable=False),
     sa.Column("target", sa.String(200), nullable=False),
-    # waiting -> processing -> done | error | manual
+    # waiting -> processing -> done | error | manual; done -> revised (changed content)
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.DateTime, nullable=False),
@@ -68,9 +75,10 @@ deliveries = sa.Table(
     sa.Column("error_message", sa.Text),
     sa.Column("remote_ref", sa.String(500)),
     sa.Column("remote_detail", sa.JSON),
-    sa.Column("number", sa.String(100)),
-    sa.Column("number_series", sa.String(200)),
-    sa.Column("issue_date", sa.Date),
+    sa.Column("step", sa.String(100)),  # the step the last attempt ended in (failed at)
+    # a required link not yet done at this target: why it waits (no attempt is spent)
+    sa.Column("waiting_for", sa.Text),
+    sa.Column("blocked_by", sa.Integer),  # the linked document's id, when it is known
     sa.Column("delivered_revision", sa.Integer),
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_expires_at", sa.DateTime),
@@ -81,7 +89,19 @@ deliveries = sa.Table(
 )
 sa.Index("ix_deliveries_due", deliveries.c.pipeline, deliveries.c.state,
          deliveries.c.next_attempt_at)
-sa.Index("ix_deliveries_number", deliveries.c.number_series, deliveries.c.number, unique=True)
+sa.Index("ix_deliveries_blocked", deliveries.c.blocked_by)
+
+delivery_steps = sa.Table(
+    "delivery_steps",
+    metadata,
+    sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), primary_key=True),
+    sa.Column("step", sa.String(100), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("ref", sa.String(500)),
+    sa.Column("detail", sa.JSON),
+    sa.Column("worker", sa.String(200)),
+    sa.Column("done_at", sa.DateTime, nullable=False),
+)
 
 attempts = sa.Table(
     "attempts",
@@ -90,7 +110,8 @@ attempts = sa.Table(
     sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"), nullable=False),
     sa.Column("attempt", sa.Integer, nullable=False),
     sa.Column("worker", sa.String(200)),
-    sa.Column("action", sa.String(20), nullable=False),  # deliver | lookup
+    sa.Column("action", sa.String(20), nullable=False),  # deliver | lookup | fetch
+    sa.Column("step", sa.String(100)),
     sa.Column("outcome", sa.String(20), nullable=False),  # done | found | transient | permanent
     sa.Column("error_class", sa.String(100)),
     sa.Column("error_code", sa.String(100)),
@@ -159,5 +180,51 @@ reloads = sa.Table(
     sa.Column("state", sa.String(20), nullable=False),  # running | done
     sa.Column("actor", sa.String(200)),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+blobs = sa.Table(
+    "attachment_blobs",
+    metadata,
+    # content-addressed: every worker reads the same bytes, stored once however often sent
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+fetches = sa.Table(
+    "attachment_fetches",
+    metadata,
+    # a url attachment the engine fetched with Source.fetch_attachment
+    sa.Column("document_id", sa.Integer, sa.ForeignKey("documents.id"), primary_key=True),
+    sa.Column("url", sa.String(2000), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pipeline", sa.String(200), nullable=False),
+    sa.Column("filename", sa.String(500), nullable=False),
+    sa.Column("media_type", sa.String(200), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # bytes in attachment_blobs
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String(200)),
+    sa.UniqueConstraint("pipeline", "sha256", name="uq_inbox_file"),
+)
+
+control = sa.Table(
+    "pipeline_control",
+    metadata,
+    # operator switches a running daemon polls: pause / resume / run now
+    sa.Column("pipeline", sa.String(200), primary_key=True),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("run_requested_at", sa.DateTime),
+    sa.Column("actor", sa.String(200)),
     sa.Column("updated_at", sa.DateTime, nullable=False),
 )

@@ -6,7 +6,12 @@ Contract (JSON over HTTP on 127.0.0.1, random free port):
   as JSON body -> ``201 {"id": "..."}``. A second PUT of a known identity is recorded as a
   duplicate and answered ``409`` (a real remote would store it twice).
 - ``GET /documents/{identity}`` -> ``200 {"id": ...}`` or ``404`` (the find_existing lookup).
+- ``PUT /documents/{identity}/files/{name}`` with the file's bytes -> ``201 {"id": ...}``
+  (404 when the document is unknown; a second file of the same name is recorded as a
+  duplicate and answered 409); ``GET /documents/{identity}/files`` lists them.
 - ``GET /_received`` -> every PUT received, in order, duplicates included.
+- ``"hold": {"<identity>": seconds}`` in the faults waits that long *before* storing that
+  document (a delivery that outlives a lease, as an Amazon feed poll does).
 - ``POST /_faults`` with ``{"rate": 0.3, "kinds": ["429", "500", "400", "500-after", "slow"],
   "retry_after": 0.1, "delay": 2.0, "seed": 1}`` -> random faults on PUT and GET; ``"500-after"``
   stores the document and then fails, ``"slow"`` stores it and answers after ``delay``
@@ -37,6 +42,7 @@ class SinkState:
     def __init__(self, journal: Path | None = None) -> None:
         self.lock = threading.Lock()
         self.documents: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, list[dict[str, Any]]] = {}
         self.received: list[dict[str, Any]] = []
         self.faults: dict[str, Any] = {"rate": 0.0}
         self.random = random.Random(0)
@@ -63,6 +69,7 @@ class SinkState:
                 "identity": identity,
                 "idempotency_key": key,
                 "number": body.get("number"),
+                "invoice_ref": body.get("invoice_ref"),
                 "duplicate": duplicate,
                 "id": self.documents[identity]["id"] if duplicate else
                 f"sink-{len(self.received) + 1}",
@@ -108,7 +115,37 @@ class _Handler(BaseHTTPRequestHandler):
         prefix = "/documents/"
         if not self.path.startswith(prefix):
             return None
-        return unquote(self.path[len(prefix):])
+        return unquote(self.path[len(prefix):].split("/", 1)[0])
+
+    def _file_path(self) -> tuple[str, str | None] | None:
+        """(identity, file name or None for the list) for /documents/{id}/files[/{name}]."""
+        parts = self.path[len("/documents/"):].split("/")
+        if not self.path.startswith("/documents/") or len(parts) < 2 or parts[1] != "files":
+            return None
+        return unquote(parts[0]), unquote(parts[2]) if len(parts) > 2 else None
+
+    def _put_file(self, identity: str, name: str) -> None:
+        state = self.server.state
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            self.close_connection = True
+            return
+        if self._early_fault(state.fault()):
+            return
+        with state.lock:
+            if identity not in state.documents:
+                self._send(404, {"error": f"no document {identity}"})
+                return
+            files = state.files.setdefault(identity, [])
+            duplicate = any(f["name"] == name for f in files)
+            entry = {"identity": identity, "name": name, "size": len(data),
+                     "id": f"file-{sum(len(v) for v in state.files.values()) + 1}",
+                     "duplicate": duplicate, "at": time.time()}
+            state.received.append({**entry, "kind": "file"})
+            if not duplicate:
+                files.append(entry)
+        self._send(409 if duplicate else 201, {"id": entry["id"]})
 
     def _early_fault(self, kind: str | None) -> bool:
         state = self.server.state
@@ -128,13 +165,20 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if self.path == "/_received":
             with state.lock:
-                self._send(200, list(state.received))
+                self._send(200, [e for e in state.received if e.get("kind") != "file"])
             return
         identity = self._identity()
         if identity is None:
             self._send(404, {"error": "unknown path"})
             return
         if self._early_fault(self._lookup_fault()):
+            return
+        files = self._file_path()
+        if files is not None:
+            with state.lock:
+                known = files[0] in state.documents
+                listed = list(state.files.get(files[0], []))
+            self._send(200 if known else 404, listed if known else {"error": "not found"})
             return
         with state.lock:
             entry = state.documents.get(identity)
@@ -153,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
         if identity is None:
             self._send(404, {"error": "unknown path"})
             return
+        files = self._file_path()
+        if files is not None and files[1]:
+            self._put_file(*files)  # type: ignore[arg-type]
+            return
         body = self._body()
         if body is None:  # an aborted upload never counts as received
             self.close_connection = True
@@ -163,6 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
         kind = state.fault()
         if self._early_fault(kind):
             return
+        hold = float((state.faults.get("hold") or {}).get(identity, 0.0))
+        if hold:
+            time.sleep(hold)
         status, payload = state.accept(identity, self.headers.get("Idempotency-Key"), body)
         latency = float(state.faults.get("latency", 0.0))
         if latency:
@@ -244,8 +295,17 @@ class DocumentSink:
             self.state.random = random.Random(options.get("seed", 0))
 
     def received(self) -> list[dict[str, Any]]:
+        """Every document PUT, in order (file uploads are in `files_received`)."""
         with self.state.lock:
-            return list(self.state.received)
+            return [e for e in self.state.received if e.get("kind") != "file"]
+
+    def files_received(self) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return [e for e in self.state.received if e.get("kind") == "file"]
+
+    def files(self, identity: str) -> list[dict[str, Any]]:
+        with self.state.lock:
+            return list(self.state.files.get(identity, []))
 
     def stored(self) -> dict[str, dict[str, Any]]:
         with self.state.lock:

@@ -1,4 +1,8 @@
-"""A minimal syncd plugin: one config model, one source, one target."""
+"""A minimal syncd plugin: one config model, one source, one target.
+
+Relative paths in `[plugins.example]` (`inbox`, `outbox`) resolve against the folder of
+syncd.toml, through `context.path(...)`, never against the directory syncd was started in.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,16 @@ from syncd.connectors import (
 from syncd.errors import InputError, SyncdError
 from syncd.model import Document
 
+SYNCD_PLUGIN_API = 2
+"""The syncd plugin API this package is written for; syncd refuses to load it when its own
+`syncd.PLUGIN_API_VERSION` differs (pyproject.toml pins the syncd versions that offer it)."""
+
 
 class ExampleConfig(PluginConfig):
     inbox: Path = Path("documents.jsonl")
+    """JSON lines to read; relative to the folder of syncd.toml."""
     outbox: Path = Path("delivered")
+    """Folder the target writes to; relative to the folder of syncd.toml."""
 
 
 class JsonLinesSource(Source):
@@ -33,21 +43,28 @@ class JsonLinesSource(Source):
     name = "jsonl"
     config_model = ExampleConfig
 
+    @property
+    def inbox(self) -> Path:
+        return self.context.path(self.config.inbox)
+
     def check(self) -> None:
-        if not self.config.inbox.exists():
-            raise InputError(str(self.config.inbox), "file not found")
+        if not self.inbox.exists():
+            raise InputError(str(self.inbox), "file not found")
 
     def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
         done = int((cursor or {}).get("lines", 0))
         items: list = []
-        with self.config.inbox.open(encoding="utf-8") as fh:
+        if not self.inbox.exists():
+            raise InputError(str(self.inbox), "file not found (relative paths in "
+                             "[plugins.example] start at the folder of syncd.toml)")
+        with self.inbox.open(encoding="utf-8") as fh:
             for number, text in enumerate(fh, start=1):
                 if number <= done or not text.strip():
                     continue
                 try:
                     items.append(Document.model_validate_json(text))
                 except (ValueError, SyncdError) as exc:
-                    items.append(Rejected(f"line-{number}", f"{self.config.inbox}:{number}: {exc}"))
+                    items.append(Rejected(f"line-{number}", f"{self.inbox}:{number}: {exc}"))
                 done = number
         yield Batch(items=items, cursor={"lines": done})
 
@@ -62,16 +79,20 @@ class FolderTarget(Target):
     name = "folder"
     config_model = ExampleConfig
 
+    @property
+    def outbox(self) -> Path:
+        return self.context.path(self.config.outbox)
+
     def deliver(self, document: Document) -> RemoteRef:
-        self.config.outbox.mkdir(parents=True, exist_ok=True)
-        path = self.config.outbox / _filename(document)
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        path = self.outbox / _filename(document)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(document.model_dump_json(indent=2), encoding="utf-8")
         tmp.replace(path)  # atomic: a crash leaves no half-written delivery
         return RemoteRef(str(path))
 
     def find_existing(self, document: Document) -> RemoteRef | None:
-        path = self.config.outbox / _filename(document)
+        path = self.outbox / _filename(document)
         if path.exists() and json.loads(path.read_text("utf-8")).get("source_key"):
             return RemoteRef(str(path))
         return None

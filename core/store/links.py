@@ -1,0 +1,82 @@
+"""Links between documents: what a credit note's delivery needs from its invoice's.
+
+A delivery with a required link waits (no attempt spent, `waiting_for` says why) until the
+linked document's delivery to the same target is `done`; then `Job.links` carries the linked
+number, issue date, remote reference and step results at that target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from syncd.jobs import LinkedDocument, RemoteRef
+from syncd.model import Document, LinkKind
+from syncd.store.base import StoreBase
+from syncd.store.schema import deliveries, documents
+from syncd.store.types import CHUNK
+
+LINK_RECHECK_SECONDS = 60.0
+"""A waiting delivery is woken when its link is delivered; otherwise it looks again this often
+(the linked document may not have been pulled yet)."""
+
+
+@dataclass
+class LinkState:
+    links: dict[LinkKind, LinkedDocument]
+    waiting_for: str | None = None
+    blocked_by: int | None = None
+
+
+class LinksMixin(StoreBase):
+    def _resolve_links(self, conn: sa.Connection,
+                       wanted: Sequence[tuple[int, str, str, Document]]) -> dict[int, LinkState]:
+        """Per delivery id (with its store source, target, document): the links' state."""
+        keys = {(link.source or source, link.source_key)
+                for _d, source, _t, doc in wanted for link in doc.links}
+        if not keys:
+            return {}
+        docs: dict[tuple[str, str], Any] = {}
+        pairs = sorted(keys)
+        for i in range(0, len(pairs), CHUNK):
+            chunk = pairs[i:i + CHUNK]
+            cond = sa.or_(*(sa.and_(documents.c.source == s, documents.c.source_key == k)
+                            for s, k in chunk))
+            for r in conn.execute(sa.select(documents.c.id, documents.c.source,
+                                            documents.c.source_key, documents.c.number,
+                                            documents.c.issue_date).where(cond)):
+                docs[(r.source, r.source_key)] = r
+        at: dict[tuple[int, str], Any] = {}
+        if docs:
+            for r in conn.execute(sa.select(
+                    deliveries.c.id, deliveries.c.document_id, deliveries.c.target,
+                    deliveries.c.state, deliveries.c.remote_ref, deliveries.c.remote_detail)
+                    .where(deliveries.c.document_id.in_([r.id for r in docs.values()]))):
+                at[(r.document_id, r.target)] = r
+        steps = self._steps_of(conn, [r.id for r in at.values()])  # type: ignore[attr-defined]
+        out: dict[int, LinkState] = {}
+        for delivery_id, source, target, doc in wanted:
+            state = LinkState({})
+            for link in doc.links:
+                linked = docs.get((link.source or source, link.source_key))
+                there = at.get((linked.id, target)) if linked is not None else None
+                done = there is not None and there.state == "done"
+                if link.required and not done and state.waiting_for is None:
+                    how = ("not received yet" if linked is None else
+                           f"no delivery to {target}" if there is None else there.state)
+                    state.waiting_for = (f"waits for {link.kind.value} {link.source_key} at "
+                                         f"{target} ({how})")
+                    state.blocked_by = linked.id if linked is not None else None
+                if linked is None:
+                    continue
+                remote = (RemoteRef(there.remote_ref, there.remote_detail or {})
+                          if done and there.remote_ref else None)
+                state.links[link.kind] = LinkedDocument(
+                    kind=link.kind, source_key=link.source_key, number=linked.number,
+                    issue_date=linked.issue_date, remote=remote,
+                    steps=steps.get(there.id, {}) if done else {})
+            out[delivery_id] = state
+        return out
