@@ -265,3 +265,12 @@ def test_credit_note_whose_invoice_is_not_there_yet_is_retried(target, emulator)
     with pytest.raises(TransientError, match="not in Xentral yet") as info:
         target.run_step("document", job_for(note))
     assert info.value.code == "invoice-missing" and emulator.state.count("creditNotes") == 0
+
+
+def test_credit_note_naming_an_invoice_xentral_never_had_is_created_unlinked(target, emulator):
+    note = amazon_document("CN-5", kind=DocumentKind.CREDIT_NOTE, order_id=ORDER)
+    note = note.model_copy(update={"original_invoice_number": "INV-2025-000917"})
+    done = run_job(target, job_for(note))
+    row = emulator.state.documents["creditNotes"][done.steps["document"].ref]
+    assert "invoice" not in row and done.steps["document"].detail["invoiceNumber"] == \
+        "INV-2025-000917"

@@ -284,7 +284,8 @@ class XentralTarget(Target):
         """The invoice a credit note corrects, as Xentral holds it: id, number and date.
 
         From the spine link (the engine delivered the invoice first), else the number the
-        source names, else the one invoice of the same Amazon order in Xentral.
+        source names (not in Xentral: created without the reference-only link, the document
+        still names it), else the one invoice of the same Amazon order in Xentral.
         """
         document = job.document
         linked = job.links.get(LinkKind.INVOICE)
@@ -298,21 +299,21 @@ class XentralTarget(Target):
         rows: list[dict[str, Any]] = []
         if document.original_invoice_number:
             row = self.lookups.document("invoice", document.original_invoice_number)
-            rows = [row] if row else []
+            if row is None:  # issued before syncd or elsewhere: the link is reference-only
+                return {"invoiceNumber": document.original_invoice_number}
+            rows = [row]
         elif document.references.order_id:
             order = self.lookups.order(document.references.order_id)
             rows = self.lookups.invoices_of_order(order) if order else []
         if len(rows) == 1:
             return {"id": str(rows[0]["id"]), "invoiceNumber": rows[0].get("documentNumber")
                     or "", "invoiceDate": rows[0].get("documentDate") or ""}
-        if document.original_invoice_number or document.references.order_id:
-            what = (f"invoice {document.original_invoice_number}"
-                    if document.original_invoice_number
-                    else f"the invoice of Amazon order {document.references.order_id}")
+        if document.references.order_id:
             if not rows:
-                raise TransientError(f"{mapping.document_label(document)}: {what} is not in "
-                                     "Xentral yet; retried after it is delivered",
-                                     code="invoice-missing")
+                raise TransientError(
+                    f"{mapping.document_label(document)}: the invoice of Amazon order "
+                    f"{document.references.order_id} is not in Xentral yet (the credit note "
+                    "names none); retried after it is delivered", code="invoice-missing")
             raise PermanentError(f"{mapping.document_label(document)}: Amazon order "
                                  f"{document.references.order_id} has {len(rows)} invoices in "
                                  "Xentral; the source must name the one corrected",
