@@ -118,3 +118,28 @@ def test_amazon_to_xentral_once(engine_parts, shared_specs, tmp_path):
         creates = [r for r in state.requests[sent:] if r.method in ("POST", "PATCH")]
         assert creates == []
         assert len(state.documents["invoices"]) == len(invoices)
+
+
+@pytest.mark.slow
+def test_expired_token_stops_the_pipeline_with_one_line(engine_parts, shared_specs, tmp_path):
+    _daemon, load_config, _engine, load_plugins, _render, store_cls = engine_parts
+    with AmazonEmulator([DEMO_VIDR], speedup=100, fresh_dates=True) as amazon, \
+            XentralEmulator(limit=1000, period=1.0) as xentral:
+        xentral.state.token_expired = True
+        path = tmp_path / "syncd.toml"
+        path.write_text(COMPANY + amazon.config_toml(**FAST, upload_interval="0.05s")
+                        + _toml("plugins.xentral", xentral.config_values(
+                            create_missing_products=True, create_orders=True))
+                        + PIPELINE.replace('["amazon", "xentral"]', '["xentral"]'))
+        assert run_once(engine_parts, path) != 0
+        config = load_config(path, load_plugins().registry)
+        store = store_cls.open(config.database_url)
+        try:
+            stopped = [e for e in store.events(limit=1000) if e["kind"] == "pipeline-stopped"]
+            states = {d["state"] for d in store.list_documents()}
+        finally:
+            store.close()
+        assert len(stopped) == 1 and "180 days" in stopped[0]["message"]
+        assert "sandbox-token" not in stopped[0]["message"]
+        assert "error" not in states  # nothing failed one by one; all wait for a new token
+        assert xentral.state.count("invoices") == 0
