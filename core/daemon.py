@@ -27,6 +27,8 @@ def log() -> Any:
 
 POLL = 30.0
 """Longest sleep between checks, seconds: picks up work other workers left and stop requests."""
+CONTROL_POLL = 2.0
+"""How often the operator switches (`syncd pipelines pause|resume|run`) are read, seconds."""
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -37,12 +39,16 @@ class Daemon:
     """Runs the pipelines of `engine` until stopped (or once, with `once=True`)."""
 
     def __init__(self, engine: Engine, *, poll: float = POLL,
+                 control_poll: float = CONTROL_POLL,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
         self.store: Store = engine.store
         self.config: Config = engine.config
         self.stop: threading.Event = engine.stop
         self.poll = poll
+        self.control_poll = control_poll
+        self.paused: set[str] = set()
+        self.pull_failed = False
         self.clock = clock or (lambda: datetime.now(UTC))
         self.next_pull: dict[str, datetime] = {}
         self.crashed = False
@@ -63,7 +69,8 @@ class Daemon:
                 signal.signal(sig, old)
 
     def run_once(self) -> int:
-        """Every enabled pipeline once; 1 when a delivery of these pipelines is in error."""
+        """Every enabled pipeline once (paused ones are skipped); 1 when a pull failed or a
+        delivery of these pipelines is in error, so cron users notice."""
         failed = False
         try:
             for pipeline in self.engine.pipelines():
@@ -73,7 +80,27 @@ class Daemon:
                 failed = failed or self.store.error_count(pipeline.name) > 0
         finally:
             self._shutdown()
-        return 1 if failed or self.crashed else 0
+        return 1 if failed or self.crashed or self.pull_failed else 0
+
+    def _controls(self, pipelines: list[PipelineSettings]) -> None:
+        """Read the operator switches: paused pipelines wait, a run request pulls now."""
+        try:
+            controls = self.store.controls()
+        except Exception as exc:  # the database may be back at the next look
+            log().error("cannot read the pipeline switches", error=str(exc))
+            return
+        now = self.clock()
+        for p in pipelines:
+            control = controls.get(p.name)
+            paused = bool(control and control.paused)
+            if paused != (p.name in self.paused):
+                log().info("paused" if paused else "resumed", pipeline=p.name,
+                           actor=control.actor if control else None)
+                (self.paused.add if paused else self.paused.discard)(p.name)
+            if control and control.run_requested_at and not paused:
+                log().info("run requested", pipeline=p.name, actor=control.actor)
+                self.next_pull[p.name] = now
+                self.store.clear_run_request(p.name, control.run_requested_at)
 
     def run_forever(self) -> int:
         pipelines = self.engine.pipelines()
@@ -86,9 +113,12 @@ class Daemon:
             self.next_pull[p.name] = planned if planned and planned > now else now
         try:
             while not self.stop.is_set():
+                self._controls(pipelines)
                 for p in pipelines:
                     if self.stop.is_set():
                         break
+                    if p.name in self.paused:
+                        continue
                     now = self.clock()
                     if now >= self.next_pull[p.name]:
                         self.next_pull[p.name] = p.parsed_schedule.next_after(now)
@@ -111,11 +141,12 @@ class Daemon:
     def _sleep_seconds(self, pipelines: list[PipelineSettings]) -> float:
         if self.crashed:  # do not spin on a failing pipeline: wait a full poll interval
             self.crashed = False
-            return self.poll
+            return min(self.poll, 5 * self.control_poll)
         now = self.clock()
-        wake = [self.next_pull[p.name] for p in pipelines]
+        active = [p for p in pipelines if p.name not in self.paused]
+        wake = [self.next_pull[p.name] for p in active]
         try:
-            for p in pipelines:
+            for p in active:
                 due = _aware(self.store.next_due(p.name))
                 if due is not None:
                     wake.append(due)
@@ -123,8 +154,8 @@ class Daemon:
             log().error("cannot read the schedule", error=str(exc))
             return self.poll
         if not wake:
-            return self.poll
-        return max(0.05, min(self.poll, (min(wake) - now).total_seconds()))
+            return min(self.poll, self.control_poll)
+        return max(0.05, min(self.poll, self.control_poll, (min(wake) - now).total_seconds()))
 
     def _cycle(self, pipeline: PipelineSettings, *, pull: bool) -> CycleSummary | None:
         """One pipeline run; a crash in it is logged and recorded, the others still run."""
@@ -146,6 +177,8 @@ class Daemon:
             except Exception as store_exc:  # the database itself may be what failed
                 log().error("cannot record the failure", error=str(store_exc))
             return None
+        if summary.pull_error:
+            self.pull_failed = True
         following = self.next_pull.get(pipeline.name)
         if following is None:
             following = pipeline.parsed_schedule.next_after(self.clock())

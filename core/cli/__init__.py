@@ -91,13 +91,15 @@ def _attach_builtin_commands() -> None:
 
 _attach_builtin_commands()
 
-from syncd.cli import documents, events, reload, run, status  # noqa: E402 - engine commands
+from syncd.cli import documents, events, inbox, pipelines, reload, run, status  # noqa: E402
 
 cli.add_command(run.run_command)
 cli.add_command(status.status_command)
 cli.add_command(documents.documents_group)
 cli.add_command(events.events_command)
 cli.add_command(reload.reload_command)
+cli.add_command(inbox.import_command)
+cli.add_command(pipelines.pipelines_group)
 
 
 def _print_error(error: BaseException) -> None:

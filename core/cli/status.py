@@ -26,6 +26,7 @@ def status_command(obj: Any, as_json: bool) -> None:
         runs = store.runs()
         upcoming = next_runs(config, store)
         cursors = {(c.pipeline, c.source): c.cursor for c in store.cursors()}
+        controls = store.controls()
         engine = make_engine(obj, config, store)
         report = []
         for p in config.settings.pipelines:
@@ -33,6 +34,7 @@ def status_command(obj: Any, as_json: bool) -> None:
             report.append({
                 "pipeline": p.name,
                 "enabled": p.enabled,
+                "paused": bool(controls.get(p.name) and controls[p.name].paused),
                 "source": p.source,
                 "targets": p.targets,
                 "schedule": p.schedule,
@@ -78,8 +80,9 @@ def _print(report: list[dict[str, Any]]) -> None:
     rows = []
     for r in report:
         c = r["counts"]
-        name = r["pipeline"] + ("" if r["enabled"] else " (disabled)")
-        rows.append((name, str(c["waiting"] + c["repull"]), str(c["processing"]),
+        name = r["pipeline"] + ("" if r["enabled"] else " (disabled)") + (
+            " (paused)" if r["paused"] else "")
+        rows.append((name, str(c["waiting"] + c["repull"] + c["revised"]), str(c["processing"]),
                      str(c["error"] + c["rejected"]), str(c["done"]), str(c["manual"]),
                      r["last_run"] or "-", r["next_run"] or "-",
                      json.dumps(r["cursor"]) if r["cursor"] is not None else "-"))

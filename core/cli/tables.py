@@ -50,9 +50,11 @@ def console(stderr: bool = False, file: Any = None, width: int | None = None) ->
 
 
 def _plain(value: Any) -> str:
+    """A cell's text; line breaks inside a value become spaces (one value, one row)."""
     if value is None:
         return "-"
-    return str(value)
+    text = str(value)
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def _visible(text: str) -> str:

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from syncd import hookimpl
 from syncd.connectors import (
     Batch,
@@ -63,6 +65,10 @@ class JsonLinesSource(Source):
                     continue
                 try:
                     items.append(Document.model_validate_json(text))
+                except ValidationError as exc:  # one line naming each bad field
+                    fields = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'line'}: {e['msg']}"
+                                       for e in exc.errors(include_url=False))
+                    items.append(Rejected(f"line-{number}", f"{self.inbox}:{number}: {fields}"))
                 except (ValueError, SyncdError) as exc:
                     items.append(Rejected(f"line-{number}", f"{self.inbox}:{number}: {exc}"))
                 done = number
