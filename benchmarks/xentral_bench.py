@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from syncd import log as syncd_log
+from syncd.http import HttpClients
 from syncd.model import Fulfilment
 from syncd_xentral.client import XentralApi, build_http
 from syncd_xentral.lookups import Lookups
@@ -42,9 +43,11 @@ def run(count: int, speedup: float, *, naive: bool, fba: bool, offset: int) -> d
             emu.state.add_sales_order(f"302-{i:07d}-0000001")
         with tempfile.TemporaryDirectory() as folder:
             target = make_target(emu, Path(folder))
-            target.api = XentralApi(build_http(emu.url, emu.state.token, per_minute=100,
-                                               timeout=30.0, minute=minute))
+            target.api = XentralApi(build_http(  # its own limiter: 100 per emulated minute
+                emu.url, emu.state.token, per_minute=100, timeout=30.0, minute=minute,
+                http=HttpClients.standalone()))
             target.lookups = Lookups(target.api)
+            target.files.api = target.api
             docs = documents(count, offset, fba)
             started = time.perf_counter()
             for start in range(0, count, BATCH):
