@@ -3,7 +3,9 @@
 Amazon documents are numbered by syncd (the amazon target's series comes first), rendered by
 the pdf renderer, uploaded to Amazon and created in Xentral with their PDF as attachment; FBA
 invoices are marked paid, credit notes reference their invoice's Xentral id, and a second run
-sends nothing. SYNTHETIC data only.
+sends nothing. Injected 500s (after an invoice was created, before and after an attachment)
+are resolved by the engine's in-doubt lookups: nothing is created or attached twice. An
+expired token stops the pipeline. SYNTHETIC data only.
 """
 
 from __future__ import annotations
@@ -93,8 +95,14 @@ def test_amazon_to_xentral_once(engine_parts, shared_specs, tmp_path):
         path.write_text(COMPANY + amazon.config_toml(**FAST, upload_interval="0.05s")
                         + _toml("plugins.xentral", xentral.config_values(
                             create_missing_products=True, create_orders=True)) + PIPELINE)
+        xentral.state.fail_next["create:invoices"] = ["after"]  # created, answer lost
+        xentral.state.fail_next["attachFile:invoices"] = ["before", "after"]
         run_once(engine_parts, path)
         state = xentral.state
+        creates = state.calls("create:invoices")
+        numbers_sent = [r.body["documentNumber"] for r in creates]
+        assert len(numbers_sent) == len(set(numbers_sent))  # in doubt: looked up, not resent
+        assert [r.status for r in creates].count(500) == 1
         assert state.spec_violations == []
         invoices = list(state.documents["invoices"].values())
         notes = list(state.documents["creditNotes"].values())
@@ -102,7 +110,10 @@ def test_amazon_to_xentral_once(engine_parts, shared_specs, tmp_path):
         numbers = {n for d in docs.values() for n in d["numbers"]}
         assert invoices and notes
         assert {i["documentNumber"] for i in invoices} <= numbers  # syncd's numbers
-        assert len(state.files) == len(invoices) + len(notes)  # each with its rendered PDF
+        # each with its rendered PDF once: the 500 before attaching was retried, the 500 after
+        # attaching was found in the activity log instead of attaching a second copy
+        assert len(state.files) == len(invoices) + len(notes)
+        assert [r.status for r in state.calls("attachFile:invoices")].count(500) == 2
         assert all(f["keyword"] == "attachment" for f in state.files)
         linked = [n for n in notes if n.get("invoice")]
         assert all(n["invoice"]["id"] in state.documents["invoices"] for n in linked)
