@@ -126,3 +126,18 @@ def test_emulator_checks_required_fields_without_the_specs(tmp_path):
         assert answer.status_code == 400
         assert answer.headers["Content-Type"] == "application/problem+json"
         assert set(answer.json()["violations"]) >= {"address", "lineItems.0.product"}
+
+
+def test_config_refuses_a_broken_series_and_a_collective_without_id():
+    from pydantic import ValidationError
+
+    from syncd_xentral.config import XentralConfig
+
+    base = {"enabled": True, "base_url": "https://x.xentral.biz", "token": "t",
+            "collective_customer_id": "1"}
+    with pytest.raises(ValidationError, match="invoice_series"):
+        XentralConfig.model_validate({**base, "invoice_series": "INV-{nope}"})
+    with pytest.raises(ValidationError, match="collective_customer_id"):
+        XentralConfig.model_validate({**base, "collective_customer_id": None})
+    assert XentralConfig.model_validate({**base, "customer": "per-buyer",
+                                         "collective_customer_id": None})

@@ -274,3 +274,11 @@ def test_credit_note_naming_an_invoice_xentral_never_had_is_created_unlinked(tar
     row = emulator.state.documents["creditNotes"][done.steps["document"].ref]
     assert "invoice" not in row and done.steps["document"].detail["invoiceNumber"] == \
         "INV-2025-000917"
+
+
+def test_unnumbered_documents_share_the_sources_series_with_other_targets(target):
+    invoice = amazon_document(number="")
+    assert target.number_series(invoice).name == "amazon-invoice"  # as the amazon target's
+    note = amazon_document(kind=DocumentKind.CREDIT_NOTE, number="")
+    assert target.number_series(note).name == "amazon-credit-note"
+    assert target.number_series(amazon_document(kind=DocumentKind.ORDER)) is None

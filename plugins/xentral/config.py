@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field, HttpUrl, SecretStr, model_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 
-from syncd.connectors import PluginConfig
+from syncd.connectors import NumberSeries, PluginConfig
 from syncd.durations import Duration
+from syncd.numbering import NumberFormatError, check_format, format_number
 
 
 class XentralConfig(PluginConfig):
@@ -29,9 +30,24 @@ class XentralConfig(PluginConfig):
     requests_per_minute: int = Field(
         default=100, ge=1, description="Xentral's limit per instance and client IP")
     request_timeout: Duration = Field(default="60s")
+    invoice_series: str = Field(
+        default="INV-{year}-{seq:06d}", description="For documents that arrive unnumbered "
+        "(Amazon); the series is the source's, shared with every target that numbers them")
+    credit_note_series: str = "CN-{year}-{seq:06d}"
     token_expires: date | None = Field(
         default=None, description="The token's expiry date (tokens expire after <= 180 days); "
         "check() and status warn before it passes")
+
+    @field_validator("invoice_series", "credit_note_series")
+    @classmethod
+    def _usable_series(cls, value: str) -> str:
+        try:
+            check_format(NumberSeries("xentral", value))
+        except NumberFormatError as exc:
+            raise ValueError(str(exc)) from None
+        if len(format_number(NumberSeries("xentral", value), 999_999, date(2026, 12, 31))) > 64:
+            raise ValueError(f"{value!r} gives numbers longer than Xentral's 64 characters")
+        return value
 
     @model_validator(mode="after")
     def _collective_needs_id(self) -> XentralConfig:

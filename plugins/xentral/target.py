@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from syncd.connectors import Catalog, NumberSeries, Target
 from syncd.errors import ConfigError, PermanentError, TransientError
@@ -33,8 +33,6 @@ class XentralTarget(Target):
     config_model = XentralConfig
     config: XentralConfig
 
-    invoice_series: ClassVar[str] = "INV-{year}-{seq:06d}"
-    credit_note_series: ClassVar[str] = "CN-{year}-{seq:06d}"
 
     def __init__(self, config: XentralConfig, context: Any) -> None:
         super().__init__(config, context)
@@ -73,10 +71,14 @@ class XentralTarget(Target):
 
     # contract ----------------------------------------------------------------------------
     def number_series(self, document: Document) -> NumberSeries | None:
+        """For unnumbered documents (Amazon's): the *source's* series, `amazon-invoice`, the
+        one the amazon target numbers from too, so a document numbered in one pipeline and
+        one numbered in another never share a number."""
         if document.kind is DocumentKind.INVOICE:
-            return NumberSeries("xentral-invoice", self.invoice_series)
+            return NumberSeries(f"{document.source}-invoice", self.config.invoice_series)
         if document.kind is DocumentKind.CREDIT_NOTE:
-            return NumberSeries("xentral-credit-note", self.credit_note_series)
+            return NumberSeries(f"{document.source}-credit-note",
+                                self.config.credit_note_series)
         return None
 
     def validate(self, document: Document) -> None:
