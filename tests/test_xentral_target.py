@@ -282,3 +282,13 @@ def test_unnumbered_documents_share_the_sources_series_with_other_targets(target
     note = amazon_document(kind=DocumentKind.CREDIT_NOTE, number="")
     assert target.number_series(note).name == "amazon-credit-note"
     assert target.number_series(amazon_document(kind=DocumentKind.ORDER)) is None
+
+
+def test_a_created_answer_without_id_leaves_the_step_in_doubt(target, emulator):
+    job = job_for(amazon_document(order_id=ORDER))
+    emulator.state.fail_next["create:invoices"] = ["garbage"]
+    with pytest.raises(TransientError, match=r"without data\.id") as info:
+        target.run_step("document", job)
+    assert info.value.code == "garbage"
+    assert target.find_step("document", job) is not None and \
+        emulator.state.count("invoices") == 1

@@ -142,6 +142,16 @@ class XentralApi:
         self._respect_headers(response)
         return self._result(method, path, response)
 
+    def create(self, path: str, body: Any) -> dict[str, Any]:
+        """POST a new resource; its `data` (with an `id`), or a transient error that leaves
+        the step in doubt (so it is looked up, not sent again)."""
+        answer = self.call("POST", path, body=body)
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, dict) or data.get("id") in (None, ""):
+            raise TransientError(f"Xentral POST {path}: answered without data.id: "
+                                 f"{str(answer)[:200]}", code="garbage")
+        return data
+
     def _respect_headers(self, response: httpx.Response) -> None:
         """Wait for the window's reset when Xentral says no request is left in it."""
         remaining = response.headers.get("x-ratelimit-remaining")

@@ -98,7 +98,6 @@ class Files:
         keyword, data, name = self.file(job, step)
         body = {"keyword": keyword, "fileName": name, "title": name,
                 "fileContent": base64.b64encode(data).decode()}
-        created = self.api.call("POST", f"{path}/files", body=body)
-        file_id = str((created or {}).get("data", {}).get("id", ""))
-        return StepResult(file_id or None, {"fileName": name, "keyword": keyword,
-                                            "size": len(data)})
+        created = self.api.create(f"{path}/files", body)
+        return StepResult(str(created["id"]), {"fileName": name, "keyword": keyword,
+                                               "size": len(data)})

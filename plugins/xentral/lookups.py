@@ -75,8 +75,7 @@ class Lookups:
             raise PermanentError(f"{where}: cannot create product {number!r}: Xentral needs a "
                                  "project; set project_fba / project_fbm", code="no-project")
         body = {"name": name[:255] or number, "number": number, "project": {"id": project}}
-        created = self.api.call("POST", "/api/v3/products", body=body)
-        self.products[number] = str(created["data"]["id"])
+        self.products[number] = str(self.api.create("/api/v3/products", body)["id"])
         return self.products[number]
 
     # sales orders ------------------------------------------------------------------------
@@ -107,8 +106,7 @@ class Lookups:
         if rows:
             self.customers[key] = str(rows[0]["id"])
         else:
-            created = self.api.call("POST", "/api/v3/customers", body=create_body)
-            self.customers[key] = str(created["data"]["id"])
+            self.customers[key] = str(self.api.create("/api/v3/customers", create_body)["id"])
         return self.customers[key]
 
     # documents ---------------------------------------------------------------------------

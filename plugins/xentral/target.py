@@ -232,8 +232,7 @@ class XentralTarget(Target):
 
     def _create_order(self, document: Document, order_id: str, common: dict[str, Any]) -> str:
         body = mapping.sales_order_body(document, order_id, **common)
-        created = self.api.call("POST", "/api/v3/salesOrders", body=body)
-        self.lookups.orders[order_id] = str(created["data"]["id"])
+        self.lookups.orders[order_id] = str(self.api.create("/api/v3/salesOrders", body)["id"])
         return self.lookups.orders[order_id]
 
     def _create(self, job: Job) -> StepResult:
@@ -267,7 +266,7 @@ class XentralTarget(Target):
         path = DOCUMENT_PATHS[self._kind(document)]
         document_number = mapping.document_number(document)
         try:
-            created = self.api.call("POST", path, body=body)
+            row = self.api.create(path, body)
         except XentralProblem as exc:
             if "documentNumber" not in exc.violations and exc.status != 409:
                 raise
@@ -275,7 +274,6 @@ class XentralTarget(Target):
             if found is None:
                 raise
             return found
-        row = created["data"]
         self._check_totals(document, row)
         detail = {"kind": self._kind(document), "documentNumber": document_number}
         if document.kind is DocumentKind.CREDIT_NOTE:

@@ -183,6 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = route.handler(route.match, payload, filters, params)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise SandboxError(500, None, plain={"message": "Server Error"})
+            if fault == "garbage":  # processed, answered with something unreadable
+                body = {"unexpected": True}
         except SandboxError as exc:
             status, body = exc.status, exc.body()
         except Exception as exc:  # an emulator bug still answers, and says what broke

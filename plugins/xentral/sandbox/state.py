@@ -1,7 +1,7 @@
 """What the Xentral emulator knows and records: products, customers, documents, files, knobs.
 
 Tests read the records (`requests`, `documents`, `files`, `spec_violations`) and turn the
-knobs (`fail_next[operation] = ["after" | "before" | "429"]`, `token_expired`).
+knobs (`fail_next[operation] = ["after" | "before" | "429" | "garbage"]`, `token_expired`).
 """
 
 from __future__ import annotations
