@@ -6,7 +6,8 @@ or `token_expired`), enforces 100 requests/minute per instance in a fixed window
 validates every request body against the OpenAPI files (400 `request-validation` problems
 naming the field paths), keeps document numbers unique per kind, knows only the products,
 customers, projects and documents it holds, logs attached files in the document's activity,
-and records every request. `fail_next` injects a 500 before or after processing, or a 429.
+and records every request. `fail_next` injects a 500 before or after processing, a 429, or
+a success answer without the expected data ("garbage").
 """
 
 from __future__ import annotations
