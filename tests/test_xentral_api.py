@@ -141,3 +141,12 @@ def test_config_refuses_a_broken_series_and_a_collective_without_id():
         XentralConfig.model_validate({**base, "collective_customer_id": None})
     assert XentralConfig.model_validate({**base, "customer": "per-buyer",
                                          "collective_customer_id": None})
+
+
+def test_emulator_refuses_filters_the_list_operation_does_not_document(emulator):
+    params = filter_params([("isDeleted", "in", ["1"]), ("sku", "equals", "A")])
+    answer = httpx.get(f"{emulator.url}/api/v3/products", params=params,
+                       headers={"Authorization": "Bearer sandbox-token"})
+    assert answer.status_code == 400
+    assert set(answer.json()["violations"]) == {"filter.0.op", "filter.1.key"}
+    assert len(emulator.state.spec_violations) == 2

@@ -181,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault == "before":
                 raise SandboxError(500, None, plain={"message": "Server Error"})
             filters, params = _parse_filters(parse_qsl(parts.query, keep_blank_values=True))
+            if method == "GET" and filters:
+                self._check_filters(route.template, filters)
             status, body = route.handler(route.match, payload, filters, params)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise SandboxError(500, None, plain={"message": "Server Error"})
@@ -209,6 +211,14 @@ class _Handler(BaseHTTPRequestHandler):
         if given != f"Bearer {state.token}" or state.token_expired:
             raise SandboxError(401, None, title="Unauthenticated.",
                                detail="The access token is invalid or has expired.")
+
+    def _check_filters(self, template: str, filters: list[tuple[str, str, Any]]) -> None:
+        violations = self.emulator.specs.filter_errors(template, filters)
+        if violations:
+            with self.emulator.state.lock:
+                self.emulator.state.spec_violations += [f"GET {template}: {p}: {m}"
+                                                        for p, m in violations]
+            raise SandboxError(400, {p: [m] for p, m in violations})
 
     def _body(self, raw: bytes, template: str, method: str) -> tuple[Any, Any]:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()

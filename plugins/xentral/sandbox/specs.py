@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,41 @@ class SpecValidator:
             path = ".".join(map(str, best.absolute_path)) or "(body)"
             out.append((path, best.message))
         return out
+
+    def filter_errors(self, template: str, filters: list[tuple[str, str, Any]]
+                      ) -> list[tuple[str, str]]:
+        """Filter keys and operators the list operation documents (its `filter` parameter:
+        the key enum, and per key the operators its description names)."""
+        allowed = self._filters(template)
+        if allowed is None:
+            return []
+        out = []
+        for i, (key, op, _value) in enumerate(filters):
+            if key not in allowed:
+                out.append((f"filter.{i}.key", f"{key!r} is not a filter of {template}"))
+            elif allowed[key] and op not in allowed[key]:
+                out.append((f"filter.{i}.op", f"{op!r} is not an operator for {key!r} "
+                            f"(allowed: {', '.join(sorted(allowed[key]))})"))
+        return out
+
+    def _filters(self, template: str) -> dict[str, set[str]] | None:
+        key = ("filters", template)
+        if key not in self._validators:
+            spec = self.specs.get("v3")
+            params = ((spec or {}).get("paths", {}).get(template, {}).get("get") or {}
+                      ).get("parameters") or []
+            found = next((p for p in params if p.get("name") == "filter"), None)
+            table: dict[str, set[str]] | None = None
+            if found is not None:
+                keys = found["schema"]["items"]["properties"]["key"].get("enum") or []
+                text = found.get("description", "")
+                table = {}
+                for name in keys:
+                    match = re.search(rf"`{re.escape(name)}`: ((?:\*\w+\*(?:, )?)+)", text)
+                    table[name] = set(re.findall(r"\*(\w+)\*", match.group(1))) if match \
+                        else set()
+            self._validators[key] = table
+        return self._validators[key]
 
     def _own_checks(self, method: str, template: str, body: Any) -> list[tuple[str, str]]:
         required, per_item = REQUIRED.get((method, template), ((), ()))
