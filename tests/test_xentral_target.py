@@ -292,3 +292,12 @@ def test_a_created_answer_without_id_leaves_the_step_in_doubt(target, emulator):
     assert info.value.code == "garbage"
     assert target.find_step("document", job) is not None and \
         emulator.state.count("invoices") == 1
+
+
+def test_sku_known_only_as_an_external_number_is_found(emulator, tmp_path):
+    emulator.state.add_sales_order(ORDER)
+    pid = emulator.state.add_product("X-100", external=["AMZ-SKU-7"])
+    target = make_target(emulator, tmp_path)
+    done = run_job(target, job_for(amazon_document(skus=("AMZ-SKU-7",), order_id=ORDER)))
+    row = emulator.state.documents["invoices"][done.steps["document"].ref]
+    assert row["lineItems"][0]["product"] == {"id": pid}

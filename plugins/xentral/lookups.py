@@ -32,12 +32,14 @@ class Lookups:
         self.orders: dict[str, str | None] = {}
         self.customers: dict[str, str] = {}
 
-    def _list(self, path: str, filters: list[tuple[str, str, str | list[str]]]
-              ) -> list[dict[str, Any]]:
+    def _list(self, path: str, filters: list[tuple[str, str, str | list[str]]],
+              include: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         page = 1
+        extra = [("include", include)] if include else []
         while True:
-            params = [*filter_params(filters), ("perPage", str(PAGE)), ("page", str(page))]
+            params = [*filter_params(filters), *extra, ("perPage", str(PAGE)),
+                      ("page", str(page))]
             body = self.api.call("GET", path, params=params) or {}
             data = body.get("data") or []
             out += data
@@ -54,7 +56,8 @@ class Lookups:
                     self.products[row["number"]] = str(row["id"])
         unfound = [n for n in missing if n not in self.products]
         for chunk in _chunks(unfound):  # SKUs known to Xentral only as a channel's number
-            rows = self._list("/api/v3/products", [("externalReferences.number", "in", chunk)])
+            rows = self._list("/api/v3/products", [("externalReferences.number", "in", chunk)],
+                              include="externalReferences")
             for row in rows:
                 for ref in row.get("externalReferences") or []:
                     if ref.get("number") in chunk:

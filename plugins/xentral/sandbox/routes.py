@@ -106,7 +106,11 @@ class Routes:
                       ) -> tuple[int, Any]:
         with self.state.lock:
             rows = list(self.state.products.values())
-        return self._page(rows, filters, params)
+        status, body = self._page(rows, filters, params)
+        if "externalReferences" not in (params.get("include") or "").split(","):
+            body["data"] = [{k: v for k, v in r.items() if k != "externalReferences"}
+                            for r in body["data"]]  # a sub-resource only on request
+        return status, body
 
     def list_customers(self, match: dict, body: Any, filters: list, params: dict
                        ) -> tuple[int, Any]:
