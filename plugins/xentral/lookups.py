@@ -60,7 +60,7 @@ class Lookups:
                               include="externalReferences")
             for row in rows:
                 for ref in row.get("externalReferences") or []:
-                    if ref.get("number") in chunk:
+                    if ref.get("number") in chunk and ref.get("isActive", True):  # as the seed
                         self.products.setdefault(ref["number"], str(row["id"]))
 
     def product(self, number: str, *, create: bool, project: str | None, name: str,

@@ -100,7 +100,8 @@ class Routes:
                      "meta": {"currentPage": page, "perPage": per_page,
                               "from": (page - 1) * per_page + 1 if chunk else None,
                               "to": (page - 1) * per_page + len(chunk) if chunk else None},
-                     "links": {"next": f"?page={page + 1}" if more else None}}
+                     "links": {"first": "?page=1", **({"next": f"?page={page + 1}"}
+                                                      if more else {})}}
 
     def list_products(self, match: dict, body: Any, filters: list, params: dict
                       ) -> tuple[int, Any]:

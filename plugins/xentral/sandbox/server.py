@@ -3,8 +3,8 @@
 A real threaded HTTP server on 127.0.0.1. It checks the Bearer token (401 problem when wrong
 or `token_expired`), enforces 100 requests/minute per instance in a fixed window with
 `X-RateLimit-Limit`/`-Remaining` on every answer and `Retry-After`/`X-RateLimit-Reset` on 429,
-validates every request body against the OpenAPI files (400 `request-validation` problems
-naming the field paths), keeps document numbers unique per kind, knows only the products,
+validates every request body and list filter against the OpenAPI files (400
+`request-validation` problems naming the field paths) and its own answers too, keeps document numbers unique per kind, knows only the products,
 customers, projects and documents it holds, logs attached files in the document's activity,
 and records every request. `fail_next` injects a 500 before or after processing, a 429, or
 a success answer without the expected data ("garbage").
@@ -195,6 +195,12 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 500, {"message": f"{type(exc).__name__}: {exc}"}
         state.record(Recorded(operation, method, parts.path, status, recorded,
                               time.monotonic()))
+        if route is not None and emulator.specs.enabled:  # the emulator keeps to the spec too
+            wrong = emulator.specs.response_errors(method.lower(), route.template, status, body)
+            if wrong:
+                with state.lock:
+                    state.spec_violations += [f"response {method} {route.template} {status}: "
+                                              f"{p}: {m}" for p, m in wrong]
         content_type = PROBLEM if status in (400, 401, 403, 404, 409, 415) else \
             "application/json"
         data = json.dumps(body).encode() if body is not None else b""

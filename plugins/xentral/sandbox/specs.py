@@ -86,46 +86,59 @@ class SpecValidator:
 
     def _validator(self, method: str, template: str) -> Any:
         key = (method, template)
-        if key in self._validators:
-            return self._validators[key]
+        if key not in self._validators:
+            self._validators[key] = self._schema_validator(
+                template, (method, "requestBody", "content", "application/json", "schema"))
+        return self._validators[key]
+
+    def _schema_validator(self, template: str, where: tuple[str, ...]) -> Any:
         spec_name = "v1" if template.startswith("/api/v1/") else "v3"
         spec = self.specs.get(spec_name)
-        validator = None
-        if spec is not None and template in spec["paths"]:
-            content = ((spec["paths"][template].get(method) or {}).get("requestBody") or {}
-                       ).get("content") or {}
-            if "application/json" in content:
-                from referencing.jsonschema import DRAFT7, DRAFT202012
+        if spec is None or template not in spec["paths"]:
+            return None
+        node: Any = spec["paths"][template]
+        for part in where:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                return None
+        from referencing.jsonschema import DRAFT7, DRAFT202012
 
-                draft = DRAFT202012 if spec_name == "v3" else DRAFT7
-                uri = f"urn:xentral:{spec_name}"
-                resource = self._referencing.Resource.from_contents(
-                    spec, default_specification=draft)
-                registry = self._referencing.Registry().with_resource(uri, resource)
-                ref = "#/" + _pointer("paths", template, method, "requestBody", "content",
-                                      "application/json", "schema")
-                cls = (self._jsonschema.Draft202012Validator if spec_name == "v3"
-                       else self._jsonschema.Draft7Validator)
-                validator = cls({"$ref": uri + ref}, registry=registry,
-                                format_checker=cls.FORMAT_CHECKER)
-        self._validators[key] = validator
-        return validator
+        draft = DRAFT202012 if spec_name == "v3" else DRAFT7
+        uri = f"urn:xentral:{spec_name}"
+        resource = self._referencing.Resource.from_contents(spec, default_specification=draft)
+        registry = self._referencing.Registry().with_resource(uri, resource)
+        cls = (self._jsonschema.Draft202012Validator if spec_name == "v3"
+               else self._jsonschema.Draft7Validator)
+        ref = "#/" + _pointer("paths", template, *where)
+        return cls({"$ref": uri + ref}, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+    @staticmethod
+    def _collect(validator: Any, body: Any) -> list[tuple[str, str]]:
+        out = []
+        for error in validator.iter_errors(body):
+            best = error
+            if error.context:  # oneOf/anyOf: the deepest sub-error says what is wrong
+                best = max(error.context, key=lambda e: len(e.absolute_path))
+            out.append((".".join(map(str, best.absolute_path)) or "(body)", best.message))
+        return out
 
     def errors(self, method: str, template: str, body: Any) -> list[tuple[str, str]]:
         """(field path, message) for every violation of the operation's request schema."""
         if not self.enabled:
             return self._own_checks(method, template, body)
         validator = self._validator(method, template)
-        if validator is None:
-            return []
-        out = []
-        for error in validator.iter_errors(body):
-            best = error
-            if error.context:  # oneOf/anyOf: the deepest sub-error says what is wrong
-                best = max(error.context, key=lambda e: len(e.absolute_path))
-            path = ".".join(map(str, best.absolute_path)) or "(body)"
-            out.append((path, best.message))
-        return out
+        return [] if validator is None else self._collect(validator, body)
+
+    def response_errors(self, method: str, template: str, status: int, body: Any
+                        ) -> list[tuple[str, str]]:
+        """Violations of the operation's documented answer (the emulator's own honesty)."""
+        key = ("response", method, template, str(status))
+        if key not in self._validators:
+            self._validators[key] = self._schema_validator(
+                template, (method, "responses", str(status), "content", "application/json",
+                           "schema"))
+        validator = self._validators[key]
+        return [] if validator is None or body is None else self._collect(validator, body)
 
     def filter_errors(self, template: str, filters: list[tuple[str, str, Any]]
                       ) -> list[tuple[str, str]]:

@@ -83,7 +83,8 @@ class EmulatorState:
             pid = self.next_id()
             self.products[pid] = {
                 "id": pid, "number": number, "name": name or number, "project": {"id": project},
-                "externalReferences": [{"number": e} for e in external or []]}
+                "externalReferences": [{"id": self.next_id(), "number": e, "isActive": True,
+                                        "isScannable": False} for e in external or []]}
             return pid
 
     def add_customer(self, name: str, email: str | None = None, **address: str) -> str:
@@ -120,7 +121,7 @@ def totals(line_items: list[dict[str, Any]], currency: str) -> dict[str, Any]:
     """Xentral's arithmetic as syncd assumes it: unrounded price × quantity, VAT per line,
     each line rounded half away from zero (PHP round()); the document sums its lines."""
     net_total = gross_total = Decimal(0)
-    rates: dict[Decimal, Decimal] = {}
+    rates: dict[Decimal, list[Decimal]] = {}
     for item in line_items:
         amount = ((item.get("price") or {}).get("net") or {}).get("amount", 0)
         rate = Decimal(str(item.get("taxRate", 19)))
@@ -128,10 +129,16 @@ def totals(line_items: list[dict[str, Any]], currency: str) -> dict[str, Any]:
         net = raw.quantize(CENT, rounding=ROUND_HALF_UP)
         gross = (raw * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
         net_total, gross_total = net_total + net, gross_total + gross
-        rates[rate] = rates.get(rate, Decimal(0)) + net
-    return {"net": {"amount": str(net_total), "currency": currency},
-            "gross": {"amount": str(gross_total), "currency": currency},
-            "taxBreakdown": [{"rate": str(r), "net": str(n)} for r, n in sorted(rates.items())]}
+        acc = rates.setdefault(rate, [Decimal(0), Decimal(0)])
+        acc[0] += net
+        acc[1] += gross
+
+    def money(value: Decimal) -> dict[str, str]:
+        return {"amount": str(value), "currency": currency}
+
+    return {"net": money(net_total), "gross": money(gross_total),
+            "taxBreakdown": [{"rate": float(r), "net": money(n), "taxAmount": money(g - n),
+                              "gross": money(g)} for r, (n, g) in sorted(rates.items())]}
 
 
 def matches(row: dict[str, Any], key: str, op: str, value: Any) -> bool:
