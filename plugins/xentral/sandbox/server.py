@@ -4,10 +4,11 @@ A real threaded HTTP server on 127.0.0.1. It checks the Bearer token (401 proble
 or `token_expired`), enforces 100 requests/minute per instance in a fixed window with
 `X-RateLimit-Limit`/`-Remaining` on every answer and `Retry-After`/`X-RateLimit-Reset` on 429,
 validates every request body and list filter against the OpenAPI files (400
-`request-validation` problems naming the field paths) and its own answers too, keeps document numbers unique per kind, knows only the products,
-customers, projects and documents it holds, logs attached files in the document's activity,
-and records every request. `fail_next` injects a 500 before or after processing, a 429, or
-a success answer without the expected data ("garbage").
+`request-validation` problems naming the field paths) and its own answers too, keeps
+document numbers unique per kind, knows only the products, customers, projects and documents
+it holds, logs attached files in the document's activity, and records every request.
+`fail_next` injects a 500 before or after processing, a 429, or a success answer without the
+expected data ("garbage").
 """
 
 from __future__ import annotations
