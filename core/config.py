@@ -256,9 +256,10 @@ class Config:
             cfg = self.plugin_configs.get(name)
             table = {k: v for k, v in raw.items() if k != "connections"}
             enabled = {"enabled": bool(raw.get("enabled", False))}
-            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else (
-                {**_mask_raw(table), **enabled} if name in self.enabled_plugins else enabled)
             conns = self.connections.get(name)
+            plugins[name] = cfg.model_dump(mode="json", exclude_none=True) if cfg else (
+                {**_mask_raw(table, conns), **enabled} if name in self.enabled_plugins
+                else enabled)
             if conns:
                 plugins[name]["connections"] = {
                     conn: c.model_dump(mode="json", exclude_none=True, exclude={"enabled"})
@@ -278,11 +279,15 @@ def _secret_values(model: BaseModel) -> list[str]:
     return out
 
 
-def _mask_raw(table: dict[str, Any]) -> dict[str, Any]:
-    """A plugin table that was not validated on its own (connections only): no values shown
-    for keys that look secret."""
-    return {k: "**********" if any(w in k.lower() for w in ("secret", "token", "key", "password"))
-            else v for k, v in table.items()}
+def _mask_raw(table: dict[str, Any], connections: dict[str, PluginConfig] | None
+              ) -> dict[str, Any]:
+    """A plugin table holding only keys its connections share (not validated on its own):
+    the model's secret fields, and anything named like a secret, are masked."""
+    secret = {n for c in (connections or {}).values() for n in type(c).model_fields
+              if isinstance(getattr(c, n), SecretStr)}
+    return {k: "**********" if k in secret or any(
+        w in k.lower() for w in ("secret", "token", "password", "key")) else v
+        for k, v in table.items()}
 
 
 def _url_password(url: str) -> str | None:
@@ -351,8 +356,11 @@ def load_config(
     )
     checked = check_plugins(raw_plugins, pipelines, registry)
     problems.extend(checked.problems)
-    if settings is not None:
-        problems.extend(check_state_url(settings.state.url))
+    state = data.get("state")
+    raw_url = settings.state.url if settings else (
+        state.get("url") if isinstance(state, dict) else None)
+    if isinstance(raw_url, str):
+        problems.extend(check_state_url(raw_url))
 
     if problems:
         raise ConfigError(problems, str(cfg_path))

@@ -25,6 +25,8 @@ class PluginInfo:
     distribution: str
     version: str
     module: str
+    api: int | None = None
+    """The `SYNCD_PLUGIN_API` the plugin declares (None: it declares none)."""
 
 
 @dataclass
@@ -40,7 +42,7 @@ class Registry:
     origin: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def capabilities(self, plugin: str) -> list[str]:
-        return sorted(kind for (kind, _name), owner in self.origin.items() if owner == plugin)
+        return sorted({kind for (kind, _name), owner in self.origin.items() if owner == plugin})
 
 
 @dataclass
@@ -129,13 +131,15 @@ def load_plugins(
             pm.register(module, name=ep.name)
         except Exception as exc:
             raise PluginLoadError(ep.name, distribution, exc) from exc
-        infos[ep.name] = PluginInfo(ep.name, distribution, version, ep.value)
+        infos[ep.name] = PluginInfo(ep.name, distribution, version, ep.value,
+                                    getattr(module, "SYNCD_PLUGIN_API", None))
     for name, obj in extra:
         if pm.is_registered(obj):  # already loaded through its entry point
             continue
         check_api(name, "(in-process)", obj)
         pm.register(obj, name=name)
-        infos[name] = PluginInfo(name, "(in-process)", "", getattr(obj, "__name__", repr(obj)))
+        infos[name] = PluginInfo(name, "(in-process)", "", getattr(obj, "__name__", repr(obj)),
+                                 getattr(obj, "SYNCD_PLUGIN_API", None))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from syncd.errors import TransientError
 from syncd_amazon.errors import AmazonAuthError
 from syncd_amazon.fixtures import DE, DEMO_VIDR
-from syncd_amazon.ratelimit import TokenBucket, UploadPacer
+from syncd_amazon.ratelimit import UploadPacer, as_limit
 from syncd_amazon.sandbox import AmazonEmulator
 from syncd_amazon.sandbox.specs import SpecValidator
 from syncd_amazon.spapi import SpApiClient
@@ -115,18 +115,20 @@ def test_request_id_is_logged_and_tokens_never(emulator, client):
 
 def test_rate_limit_header_updates_the_bucket(emulator, client):
     client.create_report([DE])
-    bucket = client.limits.bucket("createReport")
-    assert bucket is not None and bucket.rate == pytest.approx(0.0167 * 100)
+    assert client.limits.rate("createReport") == pytest.approx(0.0167 * 100)
+    limit = client.limits.limit("createReport")
+    assert limit is not None and limit.requests == 15
+    assert limit.per == pytest.approx(15 / 1.67)
 
 
-def test_token_bucket_and_pacer_with_a_fake_clock():
+def test_amazon_budgets_map_onto_core_limits_and_the_pacer_spaces_answers():
+    limit = as_limit("amazon:x:createFeed", 0.0083, 15)
+    assert (limit.requests, limit.key) == (15, "amazon:x:createFeed")
+    assert limit.per == pytest.approx(15 / 0.0083)  # never more than Amazon's bucket admits
     now = [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
-
-    bucket = TokenBucket(0.5, 2, clock=lambda: now[0], sleep=sleep)
-    assert [bucket.acquire() for _ in range(3)] == [0, 0, pytest.approx(2.0)]
     pacer = UploadPacer(3.0, clock=lambda: now[0], sleep=sleep)
     starts = []
     for _ in range(3):
@@ -157,7 +159,7 @@ def test_emulator_runs_without_models(tmp_path):
     validator = SpecValidator(tmp_path / "absent")
     assert not validator.enabled
     assert "not available" in validator.reason
-    assert validator.request("createReport", {}) == []
+    assert validator.request("createReport", {"reportType": "R", "marketplaceIds": ["M"]}) == []
 
 
 def test_a_fresh_token_refused_again_stops_with_advice(emulator, client):

@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from syncd.connectors import NumberSeries, Verdict
+from syncd.connectors import Job, NumberSeries, StepResult, Verdict
 from syncd.errors import PermanentError, TransientError
-from syncd.model import Document, DocumentKind, Marketplace, References
+from syncd.jobs import LinkedDocument
+from syncd.model import Document, DocumentKind, LinkKind, Marketplace, References
 from syncd_amazon import processing_report
 from syncd_amazon.documents import build
 from syncd_amazon.fixtures import DE, DEMO_VIDR, FR
@@ -38,11 +39,6 @@ def renderer():
 
 
 @pytest.fixture
-def lookups():
-    return {}
-
-
-@pytest.fixture
 def source(emulator, tmp_path):
     src = AmazonSource(emulator_config(emulator), context(tmp_path))
     yield src
@@ -50,10 +46,9 @@ def source(emulator, tmp_path):
 
 
 @pytest.fixture
-def target(emulator, tmp_path, renderer, lookups):
-    services = {"lookup_number": lambda source, key: lookups.get(key)}
+def target(emulator, tmp_path, renderer):
     tgt = AmazonTarget(emulator_config(emulator, upload_interval=f"{INTERVAL}s"),
-                       context(tmp_path, renderer, services))
+                       context(tmp_path, renderer))
     yield tgt
     tgt.close()
 
@@ -65,6 +60,17 @@ def pending(source: AmazonSource) -> list:
 def doc(items: list, suffix: str, number: str) -> Document:
     found = next(i for i in items if isinstance(i, Document) and i.source_key.endswith(suffix))
     return found.with_number(number)
+
+
+def job_of(document: Document, invoice: str | None = None, **steps: StepResult) -> Job:
+    """A Job as the engine builds it; `invoice` is the linked invoice's number."""
+    links = {}
+    if invoice is not None:
+        link = next(k for k in document.links if k.kind is LinkKind.INVOICE)
+        links[LinkKind.INVOICE] = LinkedDocument(LinkKind.INVOICE, link.source_key, invoice,
+                                                 None, None)
+    return Job(document=document, pipeline="amazon", target="amazon", steps=steps,
+               links=links)
 
 
 def test_number_series_per_kind(target):
@@ -101,7 +107,7 @@ def test_invoice_upload_sends_amazons_metadata_and_a_pdf(emulator, source, targe
     upload = emulator.state.feed_documents[feed.document_id]
     assert upload.data.startswith(b"%PDF-") and upload.uploaded_content_type == "application/pdf"
     assert renderer.rendered[0].number == "INV-2026-000001"
-    assert target.find_existing(invoice).ref == ref.ref
+    assert ref.detail["state"] == "processed"
     assert not emulator.state.spec_violations
     # the next pending VIDR no longer lists it; the All view shows Processing, then Uploaded
     assert not [i for i in pending(source) if getattr(i, "source_key", "").endswith("T-S03")]
@@ -109,13 +115,13 @@ def test_invoice_upload_sends_amazons_metadata_and_a_pdf(emulator, source, targe
         "InvoiceProcessing"
 
 
-def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, target, renderer,
-                                                           lookups):
+def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, target, renderer):
     items = pending(source)
-    lookups[f"{DE}/DEMO-S03/SHIPMENT/T-S03"] = "INV-2026-000007"
     credit = doc(items, "DEMO-S03/REFUND/F-S03", "CN-2026-000001")
     assert credit.totals.gross == Decimal("53.55")  # positive in the model
-    target.deliver(credit)
+    job = job_of(credit, invoice="INV-2026-000007")
+    job = job.with_step("upload", target.run_step("upload", job))
+    target.run_step("feed", job)
     (feed,) = emulator.state.feeds.values()
     assert not feed.errors
     assert feed.options["metadata:DocumentType"] == "CreditNote"
@@ -125,16 +131,22 @@ def test_credit_note_uses_vidr_sums_and_the_invoice_number(emulator, source, tar
     assert renderer.rendered[0].original_invoice_number == "INV-2026-000007"
 
 
-def test_credit_note_waits_for_its_invoice_then_names_it(emulator, source, target, renderer):
+def test_credit_note_links_to_its_invoice_and_names_its_number(emulator, source, target,
+                                                               renderer):
     items = pending(source)
     credit = doc(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000003")
-    with pytest.raises(TransientError) as err:
-        target.deliver(credit)
+    (link,) = credit.links  # set by the source from the same (or an earlier) VIDR
+    assert link.kind is LinkKind.INVOICE and link.required
+    assert link.source_key == f"{DE}/DEMO-S01/SHIPMENT/T-S01"
+    with pytest.raises(TransientError) as err:  # the engine would not hand it over yet
+        target.run_step("upload", job_of(credit))
     assert err.value.code == "OriginalNotNumbered"
     assert not emulator.state.calls("createFeedDocument")
     target.deliver(doc(items, "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000011"))
-    target.deliver(credit)  # no lookup service answer: the plugin's own upload record
+    job = job_of(credit, invoice="INV-2026-000011")
+    target.run_step("feed", job.with_step("upload", target.run_step("upload", job)))
     assert renderer.rendered[-1].original_invoice_number == "INV-2026-000011"
+    assert [f.errors for f in emulator.state.feeds.values()] == [[], []]
 
 
 def test_corrected_invoice_sends_its_transaction_id(emulator, source, target):
@@ -172,8 +184,6 @@ def test_amazon_rejections_become_permanent_errors(emulator, source, target, cha
     with pytest.raises(PermanentError) as err:
         target.deliver(invoice.model_copy(update=change))
     assert err.value.code == code
-    upload = target.store.latest_upload(invoice.source_key)
-    assert upload.state == "rejected" and upload.code == code
     assert target.find_existing(invoice) is None
 
 
@@ -200,28 +210,62 @@ def test_upload_pacing_respects_upload_interval(emulator, source, target, capsys
               f"min {min(gaps):.3f}s, max {max(gaps):.3f}s")
 
 
-def test_lost_createfeed_answer_never_uploads_twice(emulator, source, target):
+def test_lost_createfeed_answer_is_decided_by_the_all_view(emulator, source, target):
+    """Issue 15 item 1: the feed reached Amazon, its answer did not reach syncd."""
     invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
     emulator.state.fail_next["createFeed"] = ["after"]
+    job = job_of(invoice)
+    job = job.with_step("upload", target.run_step("upload", job))
     with pytest.raises(TransientError):
-        target.deliver(invoice)
-    with pytest.raises(TransientError) as err:
-        target.find_existing(invoice)
-    assert err.value.code == "UploadOutcomeUnknown"
-    all_items = [i for b in source.read(None, window_for_demo()) for i in b.items]
-    assert all_items  # the All view now shows InvoiceProcessing for it
-    assert target.find_existing(invoice) is not None
+        target.run_step("feed", job)  # a 500 after processing: createFeed is not retried
     assert len(emulator.state.createfeed_times) == 1
+    # the pending view would never show it again; the engine asks find_step first
+    found = target.find_step("feed", job)
+    assert found is not None and found.detail["state"] == "InvoiceProcessing"
+    checked = found.detail["looked_up"]
+    assert "ReportOption=All" in checked and "invoice-status InvoiceProcessing" in checked
+    (create,) = [r for r in emulator.state.calls("createReport")
+                 if (r.body.get("reportOptions") or {}).get("ReportOption=All")]
+    assert create.body["marketplaceIds"] == [DE]
+    assert len(emulator.state.createfeed_times) == 1  # never uploaded twice
 
 
-def test_createfeed_failing_before_amazon_got_it_is_resent(emulator, source, target):
+def test_createfeed_failing_before_amazon_got_it_is_sent_after_the_lookup(emulator, source,
+                                                                         target):
     invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
     emulator.state.fail_next["createFeed"] = ["before"]
+    job = job_of(invoice)
+    job = job.with_step("upload", target.run_step("upload", job))
     with pytest.raises(TransientError):
-        target.deliver(invoice)
-    pending(source)  # a later VIDR still lists it as pending: Amazon never got it
-    assert target.find_existing(invoice) is None
+        target.run_step("feed", job)
+    assert target.find_step("feed", job) is None  # the All view still shows it pending
+    result = target.run_step("feed", job)
+    assert "invoice-status InvoicePending" in result.detail["looked_up"]
+    assert len(emulator.state.feeds) == 1
+
+
+def test_lookup_waits_for_upload_settle(emulator, source, tmp_path, renderer):
+    tgt = AmazonTarget(emulator_config(emulator, upload_settle="10m"),
+                       context(tmp_path, renderer))
+    invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
+    job = job_of(invoice)
+    job = job.with_step("upload", tgt.run_step("upload", job))
+    with pytest.raises(TransientError) as err:
+        tgt.find_step("feed", job)
+    assert err.value.code == "UploadOutcomeUnknown" and 590 < err.value.retry_after <= 600
+    assert "VIDR All view is asked after" in str(err.value)
+    assert not [r for r in emulator.state.calls("createReport")
+                if (r.body.get("reportOptions") or {}).get("ReportOption=All")]
+    tgt.close()
+
+
+def test_resend_of_a_landed_invoice_is_refused_by_the_lookup(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S05/SHIPMENT/T-S05", "INV-2026-000013")
+    assert target.find_step("upload", job_of(invoice)) is None  # a first upload: no lookup
     target.deliver(invoice)
+    resend = Job(document=invoice, pipeline="amazon", target="amazon", resend=True)
+    found = target.find_step("upload", resend)
+    assert found is not None and "InvoiceProcessing" in found.detail["looked_up"]
     assert len(emulator.state.feeds) == 1
 
 
@@ -233,9 +277,9 @@ def test_late_rejection_comes_back_as_verdict_then_resend(emulator, source, targ
     (verdict,) = [i for i in items if isinstance(i, Verdict)]
     assert verdict.source_key == invoice.source_key and not verdict.accepted
     assert verdict.message == "Rechnungsnummer unleserlich"
-    assert not [i for i in pending(source) if isinstance(i, Verdict)]  # reported once
     assert target.find_existing(invoice) is None  # the engine may resend after a reset
     target.deliver(invoice)
+    assert not [i for i in pending(source) if isinstance(i, Verdict)]
     assert emulator.state.duplicate_uploads == []
     assert emulator.state.groups[(DE, "DEMO-S01", "SHIPMENT", "T-S01")].status == \
         "InvoiceProcessing"
@@ -253,6 +297,7 @@ def test_sla_warnings_near_the_24_hour_deadline(emulator, source, target):
     late = target.status_warnings(status.shipment_date + timedelta(hours=30))
     assert any("DEMO-S01" in w and "passed" in w for w in late)
     target.deliver(shipped.with_number("INV-2026-000009"))
+    pending(source)  # recomputed from the next VIDR: no longer pending there
     after = target.status_warnings(status.shipment_date + timedelta(hours=19))
     assert not any("DEMO-S01 " in w for w in after)
 
@@ -281,7 +326,7 @@ def raw_upload(emulator, options: dict[str, str], *, data: bytes = b"%PDF-1.7 fa
         assert time.monotonic() < deadline, f"feed {feed_id} never finished: {feed}"
         time.sleep(0.01)
     result = api.get_feed_document(feed["resultFeedDocumentId"])
-    data = api.http.get(result["url"]).content
+    data = api.files.get(result["url"]).content
     return processing_report.parse(processing_report.decode(data)).errors
 
 
@@ -314,7 +359,6 @@ def test_throttled_createfeed_and_expired_token_still_upload_once(emulator, sour
     target.deliver(invoice)
     assert [r.status for r in emulator.state.calls("createFeed")] == [429, 429, 429, 202]
     assert len(emulator.state.feeds) == 1
-    assert [u.state for u in target.store.uploads()] == ["accepted"]
 
 
 def test_emulator_checks_the_number_is_printed_on_the_pdf(emulator):
@@ -342,3 +386,42 @@ def test_pacing_holds_across_threads_and_instances(emulator, source, tmp_path, r
     assert min(b - a for a, b in itertools.pairwise(times)) >= INTERVAL
     for target in targets:
         target.close()
+
+
+class BatchCountingRenderer(HtmlPdfRenderer):
+    """Counts the renderer's batch calls apart from single renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+        self.singles = 0
+
+    def render_many(self, documents):
+        self.batches.append(len(documents))
+        return [super(BatchCountingRenderer, self).render(d) for d in documents]
+
+    def render(self, document):
+        self.singles += 1
+        return super().render(document)
+
+
+def test_prepare_renders_the_batch_in_one_go(emulator, source, tmp_path):
+    renderer = BatchCountingRenderer()
+    tgt = AmazonTarget(emulator_config(emulator), context(tmp_path, renderer))
+    items = pending(source)
+    jobs = [job_of(doc(items, f"DEMO-S0{n}/SHIPMENT/T-S0{n}", f"INV-2026-00003{n}"))
+            for n in (1, 2, 3)]
+    credit = job_of(doc(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000031"),
+                    invoice="INV-2026-000031")
+    waiting = job_of(doc(items, "DEMO-S03/REFUND/F-S03", "CN-2026-000032"))  # no number yet
+    tgt.prepare([*jobs, credit, waiting])
+    assert renderer.batches == [4] and renderer.singles == 0
+    for job in [*jobs, credit]:
+        tgt.run_step("feed", job.with_step("upload", tgt.run_step("upload", job)))
+    assert renderer.singles == 0  # every upload used the batch's PDF
+    assert renderer.rendered[-1].original_invoice_number == "INV-2026-000031"
+    assert [f.errors for f in emulator.state.feeds.values()] == [[]] * 4
+    changed = jobs[0].document.model_copy(update={"number": "INV-2026-000099"})
+    tgt.run_step("upload", job_of(changed))  # not what was prepared: rendered on its own
+    assert renderer.singles == 1
+    tgt.close()

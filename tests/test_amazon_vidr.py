@@ -108,7 +108,8 @@ def test_garbage_line_rejects_only_its_shipment():
     items = read_items((good + garbage + nonsense).encode())
     assert f"{DE}/OK-1/SHIPMENT/TX0001" in docs(items)
     rejected = {i.source_key: i for i in items if isinstance(i, Rejected)}
-    assert rejected[f"{DE}/HIT-1/SHIPMENT/T9"].error.startswith("test.tsv: line 4: expected")
+    assert rejected[f"{DE}/HIT-1/SHIPMENT/T9"].error.startswith(
+        "test.tsv: line 4, shipment HIT-1: expected")
     orphan = [r for k, r in rejected.items() if k.startswith("unreadable-line/")]
     assert len(orphan) == 1 and "line 5" in orphan[0].error
     assert orphan[0].raw["line"] == "this line is garbage"

@@ -108,3 +108,20 @@ def test_a_command_waiting_on_a_lock_says_so(tmp_path):
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0, stderr
     assert stdout.strip() == "[]"
+
+
+def test_a_lock_that_outlasts_the_timeout_names_the_file(tmp_path):
+    import sqlalchemy.exc
+
+    from syncd.cli.context import database_errors
+
+    url = f"sqlite:///{tmp_path / 'syncd.db'}"
+    with pytest.raises(DatabaseError) as err, database_errors(url):
+        raise sqlalchemy.exc.OperationalError("BEGIN IMMEDIATE", {},
+                                              sqlite3.OperationalError("database is locked"))
+    assert str(err.value).startswith(
+        f"state database {tmp_path / 'syncd.db'}: database is locked (another syncd process")
+    masked = r"state database postgresql\+psycopg://u:\*\*\*@db"
+    with pytest.raises(DatabaseError, match=masked), database_errors(
+            "postgresql+psycopg://u:pw-1@db/x"):
+        raise sqlalchemy.exc.OperationalError("SELECT 1", {}, OSError("connection refused"))

@@ -1,7 +1,10 @@
-"""Proof 2: several `syncd run` processes on one PostgreSQL deliver 1,000 documents.
+"""Proof 2: several `syncd run` processes on one PostgreSQL deliver 1,000 documents to two
+targets ("sink", and "steps-sink" with steps "create" and "attach").
 
-Every document reaches the sink once; every number is unique and the series has no gap;
-the attempt history shows that more than one worker did the work.
+Every document reaches each target once; every document has one number (the same at both
+targets), the numbers are unique and the series has no gap; the attempt history shows that
+more than one worker did the work. Proof 3: a delivery that outlives its lease (the sink holds
+it longer) is kept by the lease heartbeat, so the other workers never send it a second time.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ def test_workers_share_postgres_without_double_delivery_or_numbers(
     options = {
         "plugin": {"count": COUNT, "batch": 200, "sink_url": document_sink.url},
         "engine": {"batch_size": 10, "lease": "30s", "backoff_base": "10ms"},
+        "pipelines": [{"name": "demo", "source": "synthetic",
+                       "targets": ["sink", "steps-sink"]}],
         "state_url": pg_url,
     }
     config = write_config(tmp_path, **options)
@@ -48,17 +53,22 @@ def test_workers_share_postgres_without_double_delivery_or_numbers(
         assert worker.returncode == 0, err.decode()[-2000:]
 
     received = document_sink.received()
-    assert len(received) == COUNT
-    assert not any(e["duplicate"] for e in received)
-    assert len({e["identity"] for e in received}) == COUNT
-    numbers = sorted(int(e["number"].rsplit("-", 1)[1]) for e in received)
+    assert len(received) == 2 * COUNT
+    assert not any(e["duplicate"] for e in received + document_sink.files_received())
+    assert len({e["identity"] for e in received}) == 2 * COUNT
+    by_identity = {e["identity"]: e["number"] for e in received}
+    assert all(by_identity[k] == by_identity[f"steps:{k}"] for k in by_identity
+               if not k.startswith("steps:"))
+    numbers = sorted(int(n.rsplit("-", 1)[1]) for k, n in by_identity.items()
+                     if not k.startswith("steps:"))
     assert numbers == list(range(1, COUNT + 1))
-    assert store.counts() == {"demo": {"done": COUNT}}
+    assert len(document_sink.files_received()) == COUNT
+    assert store.counts() == {"demo": {"done": 2 * COUNT}}
     with store.engine.connect() as conn:
         per_worker = dict(conn.execute(sa.select(attempts.c.worker, sa.func.count())
                                        .group_by(attempts.c.worker)).all())
     store.close()
-    assert sum(per_worker.values()) == COUNT
+    assert sum(per_worker.values()) == 2 * COUNT
     assert len(per_worker) >= 2, per_worker
     print(f"deliveries per worker: {sorted(per_worker.values())}")
 
@@ -89,3 +99,30 @@ def test_workers_pulling_at_once_store_each_document_once(tmp_path, pg_url, docu
                                                       for i in range(count)]
     assert sorted(int(e["number"].rsplit("-", 1)[1]) for e in received) == list(
         range(1, count + 1))
+
+
+def test_a_delivery_outliving_its_lease_is_sent_once(tmp_path, pg_url, document_sink):
+    slow = "synthetic:doc-000001"
+    (tmp_path / "syncd.toml").write_text(render_config(
+        plugin={"count": 60, "batch": 60, "sink_url": document_sink.url, "timeout": 30.0},
+        engine={"batch_size": 2, "lease": "1s", "backoff_base": "10ms"}, state_url=pg_url))
+    store = Store.open(pg_url)
+    # four leases long, before it is stored; the others keep the workers busy meanwhile
+    document_sink.set_faults(0.0, hold={slow: 4.0}, latency=0.1)
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "syncd.testing.worker", "-c",
+                          str(tmp_path / "syncd.toml"), "run", "--once"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(WORKERS)
+    ]
+    for worker in workers:
+        _out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    received = document_sink.received()
+    assert [e["identity"] for e in received].count(slow) == 1
+    assert not any(e["duplicate"] for e in received)
+    subprocess.run([sys.executable, "-m", "syncd.testing.worker", "-c",
+                    str(tmp_path / "syncd.toml"), "run", "--once"], check=True,
+                   capture_output=True)
+    assert store.counts() == {"demo": {"done": 60}}
+    store.close()

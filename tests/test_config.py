@@ -287,6 +287,12 @@ def test_state_url_driver_checked(tmp_path, registry, url, message):
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, GOOD + f'\n[state]\nurl = "{url}"\n'), registry)
     assert any(p.startswith(message) for p in err.value.problems), err.value.problems
+    # reported together with field errors elsewhere
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD.replace('city = "Berlin"', "city = 5")
+                          + f'\n[state]\nurl = "{url}"\n'), registry)
+    assert any(p.startswith(message) for p in err.value.problems), err.value.problems
+    assert "company.city: input should be a valid string" in err.value.problems
 
 
 def test_amazon_unknown_marketplace_is_an_error(tmp_path):
@@ -303,3 +309,32 @@ marketplace_ids = ["A1PA6795UKMFR9", "XX"]
     (problem,) = err.value.problems
     assert problem.startswith("plugins.amazon.marketplace_ids: unknown marketplace id(s) 'XX'")
     assert "A1PA6795UKMFR9 (DE)" in problem
+
+
+def test_shared_secret_in_the_plugin_table_is_masked(tmp_path, opt_registry):
+    text = """
+[plugins.fake]
+enabled = true
+api_key = "sk-shared-333"
+
+[plugins.fake.connections.eu]
+region = "eu-west"
+
+[[pipelines]]
+name = "p1"
+source = "fake-source@eu"
+targets = ["fake-target@eu"]
+"""
+    cfg = load_config(write(tmp_path, text), opt_registry)
+    assert cfg.connector_config("fake-source@eu")[1].api_key.get_secret_value() == (
+        "sk-shared-333")
+    assert "sk-shared-333" not in repr(cfg.redacted())
+    assert cfg.secrets() == ["sk-shared-333"]
+
+
+def test_environment_overrides_a_connection_key(tmp_path, opt_registry, monkeypatch):
+    monkeypatch.setenv("SYNCD_PLUGINS__FAKE__CONNECTIONS__SHOP-B__API_KEY", "sk-from-env-444")
+    cfg = load_config(write(tmp_path, TWO_ACCOUNTS), opt_registry)
+    assert cfg.connector_config("fake-target@shop-b")[1].api_key.get_secret_value() == (
+        "sk-from-env-444")
+    assert "sk-from-env-444" in cfg.secrets()

@@ -15,6 +15,7 @@ from syncd.cli import cli
 from syncd.cli.context import CliContext
 from syncd.demo import DemoPart
 from syncd.plugins import load_plugins
+from syncd.store import Store
 from syncd.testing.sink import DocumentSink
 
 
@@ -34,6 +35,10 @@ class SinkDemo(DemoPart):
 
     def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
         return [{"name": "to-sink", "source": "synthetic", "targets": ["sink", "noop"]}]
+
+    def feed(self, importer) -> None:
+        importer("to-sink", "export.csv", b"order;total\n1;11.90\n")
+        importer("to-sink", "again.csv", b"order;total\n1;11.90\n")  # same bytes: one item
 
     def notes(self) -> list[str]:
         return [f"the sink received {len(self.sink.received())} document(s)"]
@@ -81,6 +86,14 @@ def test_demo_runs_every_pipeline_and_prints_a_table_each(demo, tmp_path):
     assert written["company"]["timezone"] == "Europe/Berlin"
     assert written["plugins"]["testing"]["count"] == 3
     assert [p["name"] for p in written["pipelines"]] == ["to-sink"]
+    assert "export.csv: inbox item 1 for to-sink (20 bytes)" in out
+    assert "again.csv: already in the inbox of to-sink as item 1" in out
+    store = Store.open(f"sqlite:///{tmp_path / 'd' / 'syncd.db'}")
+    try:
+        (item,) = store.inbox_items("to-sink")
+        assert item.filename == "export.csv" and item.actor == "syncd demo"
+    finally:
+        store.close()
     # a second run starts from an empty state
     again = demo("--only", "sink")
     assert again.exit_code == 0 and "INV-2026-000001" in again.output
@@ -101,3 +114,13 @@ def test_demo_only_names_a_part(demo):
     result = demo("--only", "nope")
     assert result.exit_code == 2
     assert "no demo part named nope (available: other, sink)" in result.output
+
+
+def test_demo_never_empties_a_folder_with_a_real_config(demo, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "syncd.toml").write_text("[plugins.amazon]\nenabled = true\n")
+    (tmp_path / "d" / "syncd.db").write_bytes(b"precious")
+    result = demo("--only", "sink")
+    assert result.exit_code != 0
+    assert "was not written by `syncd demo`" in str(result.exception)
+    assert (tmp_path / "d" / "syncd.db").read_bytes() == b"precious"

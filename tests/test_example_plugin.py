@@ -38,6 +38,7 @@ def test_plugins_list_discovers_the_example(installed, tmp_path):
     rows = {row["name"]: row for row in json.loads(out.stdout)}
     assert rows["example"]["distribution"] == "syncd-example-plugin"
     assert rows["example"]["capabilities"] == ["config", "source", "target"]
+    assert rows["example"]["plugin_api"] == 2
     assert "amazon" in rows
 
 

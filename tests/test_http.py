@@ -69,10 +69,11 @@ def server():
     recorder.stop()
 
 
-def assert_paced(times: list[float], requests: int, per: float) -> None:
-    """No `requests + 1` arrivals inside one window of `per` seconds (50 ms slack: busy machine)."""
+def assert_paced(times: list[float], requests: int, per: float, slack: float = 0.1) -> None:
+    """No `requests + 1` arrivals inside one window of `per` seconds (slack: a busy machine
+    delays a request between the limiter's admission and its arrival)."""
     for first, last in zip(times, times[requests:], strict=False):
-        assert last - first >= per - 0.05, (requests, per, [round(t - times[0], 3) for t in times])
+        assert last - first >= per - slack, (requests, per, [round(t - times[0], 3) for t in times])
 
 
 def test_pacing_holds_across_four_threads(server):
@@ -98,9 +99,12 @@ def test_pacing_holds_across_four_threads(server):
     clients.close()
 
 
-def _worker(url: str, state_url: str, out) -> None:
+def _worker(url: str, state_url: str, out, ready, go) -> None:
     clients = HttpClients(state_url)
     client = clients.client("w", url, rate=RateLimit(requests=2, per=0.4, key="lexoffice:abc"))
+    clients.pacer(client.pacer.limit)  # the limiter (and its table) exist before the start
+    ready.put(True)
+    go.wait(30)  # both start together: unshared limiters would burst at once
     statuses = [client.get("/p").status_code for _ in range(4)]
     clients.close()
     out.put(statuses)
@@ -109,10 +113,14 @@ def _worker(url: str, state_url: str, out) -> None:
 @pytest.mark.postgres
 def test_pacing_holds_across_two_processes_on_postgresql(server, pg_url):
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(server.url, pg_url, out)) for _ in range(2)]
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(server.url, pg_url, out, ready, go))
+             for _ in range(2)]
     for proc in procs:
         proc.start()
+    for _ in procs:
+        ready.get(timeout=60)
+    go.set()
     results = [out.get(timeout=60) for _ in procs]
     for proc in procs:
         proc.join(timeout=30)
@@ -120,7 +128,10 @@ def test_pacing_holds_across_two_processes_on_postgresql(server, pg_url):
     assert results == [[200] * 4, [200] * 4]
     times = server.times()
     assert len(times) == 8
-    assert_paced(times, 2, 0.4)
+    # process start-up and scheduling jitter delay arrivals, never hasten them: 8 calls at
+    # 2 per 0.4 s need three more windows (unshared limiters would finish in one)
+    assert times[-1] - times[0] >= 1.2 - 0.05
+    assert_paced(times, 2, 0.4, slack=0.15)
     import psycopg
     from sqlalchemy.engine import make_url
 

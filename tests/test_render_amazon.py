@@ -20,7 +20,7 @@ from . import test_amazon_target as amazon
 from .render_helpers import pdf_text
 
 # the Amazon target's fixtures, with the real renderer instead of the test stand-in
-emulator, source, target, lookups = amazon.emulator, amazon.source, amazon.target, amazon.lookups
+emulator, source, target = amazon.emulator, amazon.source, amazon.target
 
 
 class RecordingPdfRenderer(PdfRenderer):
@@ -52,7 +52,9 @@ def numbered(items: list, suffix: str, number: str) -> Document:
 def test_amazon_invoice_and_credit_note_render_and_upload(emulator, source, target, renderer):
     items = amazon.pending(source)
     target.deliver(numbered(items, "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000011"))
-    target.deliver(numbered(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000003"))
+    credit = amazon.job_of(numbered(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000003"),
+                           invoice="INV-2026-000011")  # the engine's job.links
+    target.run_step("feed", credit.with_step("upload", target.run_step("upload", credit)))
     assert all(not feed.errors for feed in emulator.state.feeds.values())
     assert not emulator.state.spec_violations
     (invoice, invoice_pdf), (credit, credit_pdf) = renderer.rendered

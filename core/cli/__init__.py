@@ -71,7 +71,10 @@ class SyncdGroup(click.Group):
 )
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, debug: bool, log_format: str) -> None:
-    """syncd moves invoices, credit notes and orders between your systems."""
+    """syncd moves invoices, credit notes and orders between your systems.
+
+    The options below may also follow the subcommand: `syncd run -c syncd.toml`.
+    """
     syncd_log.configure(fmt=log_format, level="DEBUG" if debug else "INFO")  # type: ignore[arg-type]
     if ctx.obj is None:
         ctx.obj = CliContext(config_path=config_path, debug=debug, log_format=log_format)

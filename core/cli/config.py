@@ -22,7 +22,9 @@ def check(obj: CliContext) -> None:
     cfg = obj.config()
     pipelines = len(cfg.settings.pipelines)
     plugins = ", ".join(sorted(cfg.enabled_plugins)) or "none"
-    click.echo(f"{cfg.path}: OK ({pipelines} pipeline(s); enabled plugins: {plugins})")
+    conns = [f"{p}@{c}" for p, named in sorted(cfg.connections.items()) for c in sorted(named)]
+    extra = f"; connections: {', '.join(conns)}" if conns else ""
+    click.echo(f"{cfg.path}: OK ({pipelines} pipeline(s); enabled plugins: {plugins}{extra})")
 
 
 @config_group.command("show")

@@ -48,7 +48,15 @@ def demo_config(parts: Mapping[str, dict[str, Any]],
             "plugins": dict(parts), "pipelines": list(pipelines)}
 
 
+MARKER = "# Written by `syncd demo`; every value here is synthetic.\n"
+
+
 def _fresh(folder: Path) -> None:
+    """Empty the demo's state, but never a folder holding a real syncd.toml."""
+    config = folder / "syncd.toml"
+    if config.exists() and not config.read_text("utf-8", errors="replace").startswith(MARKER):
+        raise SyncdError(f"{config} was not written by `syncd demo`; the demo deletes the "
+                         "state database beside it, so choose another --dir")
     for name in ("syncd.db", "syncd.db-wal", "syncd.db-shm"):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / "data", ignore_errors=True)
@@ -121,8 +129,7 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         present = set(tables)
         pipelines = [p for part in parts for p in part.pipelines(present)]
         path = folder / "syncd.toml"
-        text = "# Written by `syncd demo`; every value here is synthetic.\n"
-        path.write_text(text + tomli_w.dumps(demo_config(tables, pipelines)), encoding="utf-8")
+        path.write_text(MARKER + tomli_w.dumps(demo_config(tables, pipelines)), encoding="utf-8")
         out.print(f"[bold]syncd demo[/]: {', '.join(p.name for p in parts)}; "
                   f"config written to {path}", soft_wrap=True)
         obj.config_path = path
@@ -131,7 +138,7 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         hush()
         store = Store.open(config.database_url)
         stack.callback(store.close)
-        _feed(parts, store, out)
+        _feed(parts, store, config, out)
         engine = Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
         code = daemon.run(engine, once=True, handle_signals=False)
         failed = _report(out, store, config)
@@ -142,14 +149,16 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
     ctx.exit(code or (1 if failed else 0))
 
 
-def _feed(parts: Sequence[DemoPart], store: Any, out: Any) -> None:
+def _feed(parts: Sequence[DemoPart], store: Any, config: Any, out: Any) -> None:
     """Let parts push their files through the same inbox path as `syncd import`."""
-    add = getattr(store, "inbox_add", None)
-    if add is None:
-        return
+    from syncd.cli.inbox import import_files, known_pipeline
 
     def importer(pipeline: str, filename: str, data: bytes) -> object:
-        return add(pipeline, filename, data, actor="syncd demo")
+        known_pipeline(config, pipeline)
+        lines = import_files(store, pipeline, [(filename, data)], "syncd demo")
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False)
+        return lines
 
     for part in parts:
         part.feed(importer)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from syncd import PLUGIN_API_VERSION
 from syncd.cli.context import CliContext
 from syncd.cli.tables import Column, render
 
@@ -19,7 +20,7 @@ def plugins_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def list_plugins(obj: CliContext, as_json: bool) -> None:
-    """Name, version, distribution and capabilities of every installed plugin."""
+    """Name, version, distribution, plugin API and capabilities of every installed plugin."""
     host = obj.plugins
     rows = [
         {
@@ -27,6 +28,7 @@ def list_plugins(obj: CliContext, as_json: bool) -> None:
             "version": info.version,
             "distribution": info.distribution,
             "module": info.module,
+            "plugin_api": info.api,
             "capabilities": host.registry.capabilities(info.name),
         }
         for info in host.plugins.values()
@@ -35,6 +37,9 @@ def list_plugins(obj: CliContext, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     render([Column("name", no_wrap=True), Column("version", no_wrap=True, drop=1),
-            Column("distribution", drop=2), Column("capabilities")],
-           [(row["name"], row["version"], row["distribution"], ", ".join(row["capabilities"]))
-            for row in rows])
+            Column("distribution", drop=2), Column("API", no_wrap=True, drop=3),
+            Column("capabilities")],
+           [(row["name"], row["version"], row["distribution"],
+             "-" if row["plugin_api"] is None else str(row["plugin_api"]),
+             ", ".join(row["capabilities"])) for row in rows])
+    click.echo(f"(this syncd offers plugin API {PLUGIN_API_VERSION})")

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from syncd.cli.run import make_engine, opened_store
+from syncd.config_checks import split_endpoint
 from syncd.daemon import next_runs
 from syncd.store import STATES
 
@@ -57,7 +58,7 @@ def _warnings(engine: Any, pipeline: Any) -> list[str]:
     """Targets may offer `status_warnings()` (e.g. Amazon's upload deadlines)."""
     found = []
     for name in pipeline.targets:
-        cls = engine.host.registry.targets.get(name)
+        cls = engine.host.registry.targets.get(split_endpoint(name)[0])
         if cls is None or not hasattr(cls, "status_warnings"):
             continue
         try:
@@ -82,9 +83,9 @@ def _print(report: list[dict[str, Any]]) -> None:
         c = r["counts"]
         name = r["pipeline"] + ("" if r["enabled"] else " (disabled)") + (
             " (paused)" if r["paused"] else "")
-        rows.append((name, str(c["waiting"] + c["repull"] + c["revised"]), str(c["processing"]),
-                     str(c["error"] + c["rejected"]), str(c["done"]), str(c["manual"]),
-                     r["last_run"] or "-", r["next_run"] or "-",
+        rows.append((name, str(c["waiting"] + c["repull"] + c["revised"]),
+                     str(c["processing"]), str(c["error"] + c["rejected"]), str(c["done"]),
+                     str(c["manual"]), r["last_run"] or "-", r["next_run"] or "-",
                      json.dumps(r["cursor"]) if r["cursor"] is not None else "-"))
     render(columns, rows, out=out, title="syncd status")
     for r in report:

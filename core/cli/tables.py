@@ -79,7 +79,10 @@ def fit(columns: Sequence[Column], rows: Sequence[Sequence[str]],
         return max(1, min(natural[i], lowest))
 
     keep = list(range(len(columns)))
-    avail = lambda: width - 3 * len(keep) - 1  # noqa: E731 - borders of the kept columns
+
+    def avail() -> int:
+        return width - 3 * len(keep) - 1  # borders and padding of the kept columns
+
     while sum(floor(i, True) for i in keep) > avail():
         droppable = [i for i in keep if columns[i].drop]
         if not droppable:

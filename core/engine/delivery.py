@@ -125,6 +125,7 @@ def _failed(error: DeliveryError, exc: BaseException, claimed: Claimed, started:
     if isinstance(error, PermanentError) and sent and error.code is None:
         # not the remote's refusal but e.g. an unreadable answer: it may hold the document
         error = TransientError(str(error))
+        common["error_class"] = type(error).__name__
         common["error_message"] = f"{common['error_message']} (may have reached the remote: " \
                                   "looked up before the next attempt)"
     if isinstance(error, TransientError):

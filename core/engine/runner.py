@@ -19,8 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
 from syncd.config import Config, PipelineSettings
 from syncd.connectors import NumberSeries, Source, StepResult, Target, Window
 from syncd.engine import delivery
@@ -143,17 +141,15 @@ class Engine:
     def today(self) -> date:
         """The seller's calendar day (`[company] timezone`, default Europe/Berlin)."""
         company = self.config.company()
-        zone = getattr(company, "timezone", None) or getattr(
-            self.config.settings.company, "timezone", None) or "Europe/Berlin"
+        zone = getattr(company, "timezone", None) or self.config.timezone
         return datetime.now(ZoneInfo(zone)).date()
 
     def options(self, pipeline: PipelineSettings, name: str, target: Target) -> Any:
         """The target's validated per-pipeline options (`[pipelines.options.<endpoint>]`)."""
-        table = (getattr(pipeline, "options", None) or {}).get(name)
-        model = target.options_model
-        if isinstance(table, BaseModel) or model is None:
-            return table
-        return model.model_validate(table or {})
+        found = self.config.target_options(pipeline, name)
+        if found is None and target.options_model is not None:
+            return target.options_model()  # every option has its default
+        return found
 
     # -- pull -----------------------------------------------------------------------------
 

@@ -21,10 +21,12 @@ is masked too.
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import httpx
@@ -76,6 +78,17 @@ def display_url(url: httpx.URL, secret_params: frozenset[str] = frozenset()) -> 
                  for k, v in url.params.multi_items()]
         shown += "?" + "&".join(pairs)
     return shown
+
+
+@cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (certifi's CAs, as httpx uses by default).
+
+    Building it loads the CA bundle (~0.1 s); sharing it makes a new client cheap.
+    """
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class HttpClient:
@@ -246,7 +259,7 @@ class HttpClients:
         if secret_headers:
             register_secrets(secret_headers.values())
             all_headers.update({k: _plain(v) for k, v in secret_headers.items()})
-        http = httpx.Client(base_url=base_url, headers=all_headers,
+        http = httpx.Client(base_url=base_url, headers=all_headers, verify=tls_context(),
                             timeout=httpx.Timeout(timeout), follow_redirects=follow_redirects)
         client = HttpClient(
             name, http, pacer=self.limits.pacer(rate) if rate else None, backend=self.limits,

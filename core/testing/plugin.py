@@ -43,7 +43,7 @@ from syncd.connectors import (
     Verdict,
     Window,
 )
-from syncd.errors import PermanentError
+from syncd.errors import PermanentError, TransientError
 from syncd.jobs import Job, StepResult
 from syncd.model import (
     CENT,
@@ -87,6 +87,7 @@ class TestingConfig(PluginConfig):
                                        description="fetch_attachment refuses these")
     refuse_keys: list[str] = Field(default_factory=list,
                                    description="the targets' validate() refuses these")
+    pull_error: str = Field(default="", description="read() fails with this message")
 
 
 def synthetic_document(index: int, config: TestingConfig | None = None) -> Document:
@@ -141,6 +142,8 @@ class SyntheticSource(Source):
 
     def read(self, cursor: Cursor | None, window: Window | None = None) -> Iterator[Batch]:
         cfg: TestingConfig = self.config  # type: ignore[assignment]
+        if cfg.pull_error:
+            raise TransientError(f"synthetic source: {cfg.pull_error}")
         if window is not None:
             items = []
             for i in range(cfg.count):

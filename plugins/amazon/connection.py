@@ -20,7 +20,7 @@ class AmazonConnection:
     def __init__(self, config: AmazonConfig, context: ConnectorContext,
                  client: SpApiClient | None = None) -> None:
         super().__init__(config, context)  # type: ignore[call-arg]
-        self.client = client or SpApiClient(config)
+        self.client = client or SpApiClient(config, http=context.http)
         # source and target share one file, so both see the latest VIDR statuses and uploads
         self.store = PluginStore(Path(context.data_dir))
         self.log: Any = context.logger or get_logger(type(self).__module__)

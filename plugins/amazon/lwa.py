@@ -1,9 +1,13 @@
 """Login with Amazon: exchanges the refresh token for short-lived access tokens.
 
 The access token is cached until `expires_in` − 60 s and refreshed under a lock, so concurrent
-calls share one refresh. Only `server_error` and `temporarily_unavailable` (and 5xx / network
-failures) are retried; every other LWA error stops the pipeline with a message saying what to do.
-Tokens never appear in logs or errors.
+calls share one refresh. The token request goes through the core HTTP client, which retries
+429 (honouring Retry-After), 5xx and network errors with backoff. What is left afterwards is
+told apart strictly: only LWA's documented credential answers (`invalid_grant`,
+`invalid_client`, and the grants the app or seller must fix: `unauthorized_client`,
+`access_denied`, `invalid_scope`, `invalid_request`) stop the pipeline; a throttle, an outage
+or an answer that is not LWA's JSON is transient, so a busy LWA never passes for a revoked
+token. Tokens never appear in logs or errors.
 """
 
 from __future__ import annotations
@@ -15,20 +19,14 @@ from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from tenacity import (
-    RetryError,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
+from syncd.connectors import retry_after_seconds
 from syncd.errors import TransientError
+from syncd.http import HttpClient
 from syncd.log import get_logger
 from syncd_amazon.errors import AmazonAuthError
 
 EARLY_REFRESH = 60.0
-RETRYABLE = frozenset({"server_error", "temporarily_unavailable"})
 ADVICE = {
     "invalid_grant": "the refresh token was revoked; re-authorize the app",
     "invalid_client": "client_id or client_secret is wrong; check [plugins.amazon]",
@@ -38,21 +36,16 @@ ADVICE = {
     "access_denied": "the seller denied the app access; re-authorize the app",
     "invalid_scope": "the app asked for a scope it was not granted; re-authorize the app",
 }
+"""LWA's credential errors: retrying cannot help, the operator must act."""
 
 log = get_logger("syncd_amazon.lwa")
-
-
-class _Retry(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
 
 
 class LwaClient:
     """Access tokens for one app and seller, cached and refreshed on demand."""
 
     def __init__(self, *, token_url: str, client_id: str, client_secret: SecretStr,
-                 refresh_token: SecretStr, http: httpx.Client, attempts: int = 5,
-                 backoff_base: float = 1.0, backoff_max: float = 30.0,
+                 refresh_token: SecretStr, http: HttpClient, attempts: int = 5,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.token_url = token_url
         self.client_id = client_id
@@ -60,7 +53,6 @@ class LwaClient:
         self._refresh = refresh_token
         self._http = http
         self._attempts = attempts
-        self._wait = wait_random_exponential(multiplier=backoff_base, max=backoff_max)
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -80,20 +72,10 @@ class LwaClient:
             if self._token == token:
                 self._token = None
 
-    def _fetch(self) -> tuple[str, float]:
-        try:
-            for attempt in Retrying(stop=stop_after_attempt(self._attempts), wait=self._wait,
-                                    retry=retry_if_exception_type(_Retry), reraise=False):
-                with attempt:
-                    return self._request()
-        except RetryError as exc:
-            cause = exc.last_attempt.exception()
-            raise TransientError(
-                f"Login with Amazon is unavailable after {self._attempts} attempts: {cause}"
-            ) from None
-        raise AssertionError("unreachable")  # pragma: no cover - Retrying always returns/raises
+    def close(self) -> None:
+        self._http.close()
 
-    def _request(self) -> tuple[str, float]:
+    def _fetch(self) -> tuple[str, float]:
         data = {
             "grant_type": "refresh_token",
             "refresh_token": self._refresh.get_secret_value(),
@@ -101,25 +83,37 @@ class LwaClient:
             "client_secret": self._secret.get_secret_value(),
         }
         try:
-            response = self._http.post(self.token_url, data=data,
+            # a token request changes nothing at Amazon: safe to repeat after a 5xx
+            response = self._http.post(self.token_url, data=data, retry_unsafe=True,
                                        headers={"Accept": "application/json"})
         except httpx.TransportError as exc:
-            raise _Retry(f"{type(exc).__name__}: {exc}") from None
+            raise TransientError(f"Login with Amazon is unavailable after {self._attempts} "
+                                 f"attempts: {type(exc).__name__}: {exc}",
+                                 code="LwaUnavailable") from None
         body: dict[str, Any]
         try:
-            body = response.json()
+            parsed = response.json()
+            body = parsed if isinstance(parsed, dict) else {}
         except ValueError:
             body = {}
         if response.status_code == 200 and body.get("access_token"):
             self.refreshes += 1
             log.info("lwa token refreshed", expires_in=body.get("expires_in"))
             return str(body["access_token"]), float(body.get("expires_in") or 3600)
-        error = str(body.get("error") or f"http_{response.status_code}")
+        error = str(body.get("error") or "")
         description = str(body.get("error_description") or "")
-        log.warning("lwa token request failed", status=response.status_code, error=error,
-                    description=description)
-        if error in RETRYABLE or response.status_code >= 500:
-            raise _Retry(f"{error}: {description}".strip(": "))
-        advice = ADVICE.get(error, "Login with Amazon refused the refresh token")
-        detail = f" ({description})" if description else ""
-        raise AmazonAuthError(f"Login with Amazon: {error}: {advice}{detail}", code=error)
+        log.warning("lwa token request failed", status=response.status_code,
+                    error=error or None, description=description or None)
+        if response.status_code == 429:  # whatever the body says: a throttle, not a verdict
+            raise TransientError(
+                f"Login with Amazon throttled the token request (HTTP 429, {self._attempts} "
+                "attempts with backoff); retried later, the credentials are not in question",
+                code="LwaThrottled", retry_after=retry_after_seconds(response))
+        if error in ADVICE and response.status_code < 500:
+            detail = f" ({description})" if description else ""
+            raise AmazonAuthError(f"Login with Amazon: {error}: {ADVICE[error]}{detail}",
+                                  code=error)
+        what = f"{error}: {description}".strip(": ") or (
+            f"HTTP {response.status_code}, " + ("not LWA's JSON" if not body else "no error code"))
+        raise TransientError(f"Login with Amazon is unavailable after {self._attempts} "
+                             f"attempts: {what}", code=error or f"Lwa{response.status_code}")

@@ -1,8 +1,15 @@
-"""Client-side throttling: one token bucket per SP-API operation plus the upload pacer.
+"""Amazon's budgets on top of core's limiter (`syncd.http`): per operation, and upload pacing.
 
-Buckets start with the documented rate and burst and follow `x-amzn-RateLimit-Limit` when
-Amazon sends it. They are shared per (endpoint, client id) within the process, so several
-connector instances of one seller never exceed the seller's budget together.
+Each SP-API operation has a token bucket at Amazon (rate, burst). syncd paces each with the
+core's sliding-window limiter as `burst` calls per `burst / rate` seconds (never more than
+Amazon's bucket admits, the same long-run rate), keyed per (endpoint, client id, operation),
+so every connector and, on PostgreSQL, every worker of one seller shares it. The rate follows
+`x-amzn-RateLimit-Limit` when Amazon sends it.
+
+Uploads: Amazon accepts one UPLOAD_VAT_INVOICE every 3 s and counts arrivals. `UploadPacer`
+spaces the *answer* to one createFeed and the start of the next by `upload_interval` within the
+process, whatever the latency; a core limiter of one upload per interval keeps several worker
+processes apart as well.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from syncd.http import HttpClients, RateLimit
 
 DOCUMENTED: dict[str, tuple[float, int]] = {
     "createReport": (0.0167, 15),
@@ -24,69 +33,44 @@ DOCUMENTED: dict[str, tuple[float, int]] = {
 """Requests per second and burst per operation, from the SP-API usage-plan tables."""
 
 
-class TokenBucket:
-    """Blocking token bucket; `acquire` returns how long it waited."""
+def as_limit(key: str, rate: float, burst: int) -> RateLimit:
+    """Amazon's (rate, burst) as a core RateLimit: `burst` calls per `burst / rate` s."""
+    return RateLimit(requests=burst, per=burst / rate, key=key)
 
-    def __init__(self, rate: float, burst: int, *,
-                 clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a token bucket needs a positive rate and a burst of at least 1")
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._clock = clock
-        self._sleep = sleep
-        self._stamp = clock()
+
+class OperationLimits:
+    """The current RateLimit of every operation of one seller's app."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
         self._lock = threading.Lock()
+        self._limits = {op: as_limit(f"{key}:{op}", rate, burst)
+                        for op, (rate, burst) in DOCUMENTED.items()}
+        self._rates = {op: rate for op, (rate, _burst) in DOCUMENTED.items()}
 
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    def acquire(self) -> float:
-        waited = 0.0
+    def limit(self, operation: str) -> RateLimit | None:
         with self._lock:
-            self._refill()
-            while self._tokens < 1:
-                pause = (1 - self._tokens) / self.rate
-                self._sleep(pause)
-                waited += pause
-                self._refill()
-            self._tokens -= 1
-        return waited
+            return self._limits.get(operation)
 
-    def set_rate(self, rate: float) -> None:
-        if rate > 0:
-            with self._lock:
-                self._refill()
-                self.rate = rate
-
-
-class RateLimits:
-    """The buckets of one seller's app, by operation name."""
-
-    def __init__(self, limits: dict[str, tuple[float, int]] | None = None) -> None:
-        self._buckets = {op: TokenBucket(rate, burst)
-                         for op, (rate, burst) in (limits or DOCUMENTED).items()}
-
-    def bucket(self, operation: str) -> TokenBucket | None:
-        return self._buckets.get(operation)
-
-    def acquire(self, operation: str) -> float:
-        bucket = self._buckets.get(operation)
-        return bucket.acquire() if bucket else 0.0
+    def rate(self, operation: str) -> float | None:
+        with self._lock:
+            return self._rates.get(operation)
 
     def observe(self, operation: str, header: str | None) -> None:
         """Follow `x-amzn-RateLimit-Limit` (the rate Amazon applies, in requests/second)."""
-        bucket = self._buckets.get(operation)
-        if bucket is None or not header:
+        if not header or operation not in DOCUMENTED:
             return
         try:
-            bucket.set_rate(float(header))
+            rate = float(header)
         except ValueError:
             return
+        if rate <= 0:
+            return
+        with self._lock:
+            if rate != self._rates[operation]:
+                self._rates[operation] = rate
+                self._limits[operation] = as_limit(f"{self.key}:{operation}", rate,
+                                                   DOCUMENTED[operation][1])
 
 
 class UploadPacer:
@@ -94,14 +78,17 @@ class UploadPacer:
 
     The spacing runs from the *answer* to the previous createFeed to the start of the next
     one, so Amazon, which counts arrivals, never sees two closer than `interval`, whatever the
-    network latency. Uploads of one seller are serialised anyway by this limit.
+    network latency. `across` (a core limiter of one upload per interval) keeps worker
+    processes sharing the seller apart too.
     """
 
     def __init__(self, interval: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 across: Callable[[], float] | None = None) -> None:
         self.interval = interval
         self._clock = clock
         self._sleep = sleep
+        self._across = across
         self._last: float | None = None
         self._lock = threading.Lock()
 
@@ -115,6 +102,8 @@ class UploadPacer:
                 if due > 0:
                     self._sleep(due)
                     waited = due
+            if self._across is not None:
+                waited += self._across()
             try:
                 yield waited
             finally:
@@ -122,21 +111,24 @@ class UploadPacer:
 
 
 _shared_lock = threading.Lock()
-_limits: dict[str, RateLimits] = {}
+_limits: dict[str, OperationLimits] = {}
 _pacers: dict[str, UploadPacer] = {}
 
 
-def shared_limits(key: str) -> RateLimits:
+def shared_limits(key: str) -> OperationLimits:
     with _shared_lock:
         if key not in _limits:
-            _limits[key] = RateLimits()
+            _limits[key] = OperationLimits(key)
         return _limits[key]
 
 
-def shared_pacer(key: str, interval: float) -> UploadPacer:
+def shared_pacer(key: str, interval: float, http: HttpClients) -> UploadPacer:
+    """The process's upload pacer of one seller; across processes via the core limiter."""
+    limit = RateLimit(requests=1, per=max(interval, 0.001), key=f"{key}:upload")
     with _shared_lock:
         pacer = _pacers.get(key)
         if pacer is None:
             pacer = _pacers[key] = UploadPacer(interval)
         pacer.interval = interval
+        pacer._across = http.pacer(limit).acquire
         return pacer

@@ -24,25 +24,20 @@ from syncd.connectors import (
     Cursor,
     ReadItem,
     Source,
-    Verdict,
     Window,
 )
-from syncd.errors import InputError, TransientError
-from syncd.model import DocumentKind
+from syncd.errors import InputError
+from syncd.model import Document, DocumentKind, Link, LinkKind
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.connection import AmazonConnection
-from syncd_amazon.documents import GroupStatus, items_of, orphan_item, status_of
+from syncd_amazon.documents import items_of, orphan_item, status_of
 from syncd_amazon.grouping import Group, group_rows
+from syncd_amazon.lookup import ALL_VIEW, wait_for_report
+from syncd_amazon.lookup import iso as _iso
 from syncd_amazon.spapi import SpApiClient
-from syncd_amazon.store import ACCEPTED, CREATED, REQUESTED
-from syncd_amazon.vidr import VidrReader, charset_of
+from syncd_amazon.vidr import BadLine, VidrReader, charset_of
 
-ALL_VIEW = {"ReportOption=All": "true"}
 DEFAULT_BATCH = 200
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class AmazonSource(AmazonConnection, Source):
@@ -82,7 +77,7 @@ class AmazonSource(AmazonConnection, Source):
         view = "all" if options else "pending"
         self.log.info("vidr requested", report_id=report_id, view=view,
                       start=_iso(start) if start else None, end=_iso(end) if end else None)
-        report = self._wait_for(report_id)
+        report = wait_for_report(self.client, self.config, report_id)
         new_cursor: dict[str, Any] = {
             "report_id": report_id, "view": view,
             "requested_at": datetime.fromtimestamp(requested_at, UTC).isoformat(),
@@ -98,33 +93,28 @@ class AmazonSource(AmazonConnection, Source):
             detail = ""
             if report.get("reportDocumentId"):
                 detail = ": " + self._fetch_text(report["reportDocumentId"])[:2000]
-            raise InputError(f"VIDR report {report_id}",
-                             f"Amazon could not produce the report (FATAL){detail}")
+            error = InputError(f"VIDR report {report_id}",
+                               f"Amazon could not produce the report (FATAL){detail}")
+            self.log.error("vidr failed; the pull fails", report_id=report_id, error=str(error))
+            raise error
         with tempfile.TemporaryDirectory(prefix="vidr-", dir=self._tmp()) as tmp:
             path = Path(tmp) / f"{report_id}.tsv"
             document = self.client.get_report_document(report["reportDocumentId"])
             content_type = self.client.download(document["url"], path,
                                                 compression=document.get("compressionAlgorithm"))
-            yield from self._batches(path, report_id, content_type, requested_at, cursor,
-                                     new_cursor, Path(tmp))
+            try:
+                yield from self._batches(path, report_id, content_type, requested_at, cursor,
+                                         new_cursor, Path(tmp))
+            except InputError as exc:  # the report as a whole is unusable: not a quiet pull
+                self.log.error("vidr refused as a whole; the pull fails", report_id=report_id,
+                               bytes=path.stat().st_size if path.exists() else None,
+                               content_type=content_type, error=str(exc))
+                raise
 
     def _tmp(self) -> Path:
         folder = Path(self.context.data_dir) / "tmp"
         folder.mkdir(parents=True, exist_ok=True)
         return folder
-
-    def _wait_for(self, report_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + self.config.report_timeout.total_seconds()
-        pause = self.config.report_poll_interval.total_seconds()
-        while True:
-            report = self.client.get_report(report_id)
-            if report["processingStatus"] in ("DONE", "CANCELLED", "FATAL"):
-                return report
-            if time.monotonic() >= deadline:
-                raise TransientError(f"VIDR report {report_id} still "
-                                     f"{report['processingStatus']} after "
-                                     f"{self.config.report_timeout}; the next run asks again")
-            time.sleep(pause)
 
     def _fetch_text(self, document_id: str) -> str:
         document = self.client.get_report_document(document_id)
@@ -144,59 +134,64 @@ class AmazonSource(AmazonConnection, Source):
                  spill: Path) -> Iterator[Batch]:
         name = f"VIDR report {report_id}"
         counts = {"rows": 0, "documents": 0, "rejected": 0, "skipped": 0, "verdicts": 0}
+        keys = {"Document": "documents", "Rejected": "rejected", "Skipped": "skipped",
+                "Verdict": "verdicts"}
         items: list[ReadItem] = []
-        statuses: list[GroupStatus] = []
-        marks: list[tuple[str, int, str]] = []
         with path.open("rb") as fh:
             reader = VidrReader(fh, name=name, charset=charset_of(content_type))
             if reader.unknown_columns:
                 self.log.info("vidr has columns syncd does not know; kept in document extra",
                               columns=reader.unknown_columns)
-            for entry in group_rows(reader, reader.header, spill_dir=spill):
-                if isinstance(entry, Group):
-                    counts["rows"] += len(entry.rows)
-                    statuses.append(status_of(entry, name))
-                    for item in items_of(entry, name):
-                        if isinstance(item, Verdict) and not item.accepted:
-                            mark = self._new_rejection(item, requested_at)
-                            if mark is None:
-                                continue
-                            marks.append(mark)
-                        items.append(item)
-                        kind = type(item).__name__
-                        key = {"Document": "documents", "Rejected": "rejected",
-                               "Skipped": "skipped", "Verdict": "verdicts"}[kind]
-                        counts[key] += 1
-                else:
+            for entry in _by_shipment(group_rows(reader, reader.header, spill_dir=spill)):
+                if isinstance(entry, BadLine):
                     items.append(orphan_item(entry))
                     counts["rejected"] += 1
+                else:
+                    # statuses first, so a return finds its shipment's invoice of this report
+                    self.store.record_statuses([status_of(g, name) for g in entry], requested_at)
+                    for group in entry:
+                        counts["rows"] += len(group.rows)
+                        for item in items_of(group, name):
+                            items.append(self._linked(item))
+                            counts[keys[type(item).__name__]] += 1
                 if len(items) >= self.batch_size:
-                    self.store.record_statuses(statuses, requested_at)
-                    statuses = []
                     yield Batch(items, old_cursor)
-                    self.store.mark_verdicts(marks)  # the engine took the batch
-                    items, marks = [], []
+                    items = []
                     self.log.info("vidr progress", report_id=report_id, **counts)
             if reader.fallback_lines:
                 self.log.warning("vidr lines were not valid in the declared charset; read as "
                                  "cp1252", report_id=report_id, lines=reader.fallback_lines)
-        self.store.record_statuses(statuses, requested_at)
         yield Batch(items, new_cursor)
-        self.store.mark_verdicts(marks)
         self.log.info("vidr read", report_id=report_id, **counts)
 
-    def _new_rejection(self, verdict: Verdict, requested_at: float) -> tuple[str, int, str] | None:
-        """The rejection's mark when it is news for the engine, else None.
+    def _linked(self, item: ReadItem) -> ReadItem:
+        """A credit note links to its shipment's invoice (the engine delivers that first and
+        hands its number over in `job.links`); known from this or an earlier VIDR."""
+        if not isinstance(item, Document) or item.kind is not DocumentKind.CREDIT_NOTE:
+            return item
+        if item.marketplace is None or not item.references.shipping_id:
+            return item
+        shipment = self.store.shipment_of(item.marketplace.id, item.references.shipping_id)
+        if shipment is None or shipment.amazon_invoiced:
+            if not item.original_invoice_number:
+                self.log.warning("credit note for a shipment no VIDR has shown yet",
+                                 source_key=item.source_key)
+            return item
+        link = Link(kind=LinkKind.INVOICE, source_key=shipment.source_key,
+                    required=not item.original_invoice_number)
+        return item.model_copy(update={"links": (*item.links, link)})
 
-        A rejected shipment stays in every pending VIDR with its reason until it is uploaded
-        again, so each rejection is handed over once per upload. A rejection shown next to a
-        newer upload may be about the older one and is held back until the VIDR has settled.
-        """
-        upload = self.store.latest_upload(verdict.source_key)
-        if upload is not None and upload.state in (REQUESTED, CREATED, ACCEPTED) and (
-                upload.created_at + self.config.upload_settle.total_seconds() > requested_at):
-            return None
-        mark = (verdict.source_key, upload.id if upload else 0, verdict.message or "")
-        if self.store.verdict_sent(verdict.source_key) == mark[1:]:
-            return None
-        return mark
+
+def _by_shipment(entries: Iterator[Group | BadLine]) -> Iterator[list[Group] | BadLine]:
+    """Groups of one shipping id together (grouping sorts by shipping id), bad lines alone."""
+    run: list[Group] = []
+    for entry in entries:
+        if isinstance(entry, BadLine):
+            yield entry
+            continue
+        if run and run[0].shipping_id != entry.shipping_id:
+            yield run
+            run = []
+        run.append(entry)
+    if run:
+        yield run

@@ -1,10 +1,14 @@
-"""A small httpx client for the SP-API Reports and Feeds operations syncd uses.
+"""The SP-API Reports and Feeds operations syncd uses, on the core HTTP client (`syncd.http`).
 
-Every call takes a token from its operation's bucket, sends `x-amz-access-token`, logs the
-operation with its `x-amzn-RequestId` (never a token) and follows `x-amzn-RateLimit-Limit`.
-429 and 5xx are retried with exponential backoff and jitter (tenacity); createFeed is retried
-only on 429, because any other failure may have created the feed. A token-shaped 401/403
-refreshes the access token once; any other 403 explains the missing "Tax Invoicing" role.
+The core client paces every call with its operation's limit (`ratelimit.py`), retries 429
+always and 5xx / network errors for every operation except createFeed (any failure there but a
+429 may have created the feed), and logs each attempt without secrets. On top, this module
+sends `x-amz-access-token`, refreshes a refused token once (a token-shaped 401/403; any other
+403 explains the missing "Tax Invoicing" role), follows `x-amzn-RateLimit-Limit`, logs the
+operation with its `x-amzn-RequestId`, and treats an answer that is not the JSON Amazon
+documents (a proxy's HTML page, a truncated body) as transient: retried with backoff, then a
+`TransientError` saying what came back. Only Amazon's own error answers (400 InvalidInput, 404
+...) are permanent.
 """
 
 from __future__ import annotations
@@ -17,29 +21,37 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    retry_if_result,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from syncd.errors import TransientError
+from syncd.http import HttpClient, HttpClients
 from syncd.log import get_logger
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.errors import ROLE_MESSAGE, AmazonAuthError, SpApiError
 from syncd_amazon.lwa import LwaClient
-from syncd_amazon.ratelimit import RateLimits, UploadPacer, shared_limits, shared_pacer
+from syncd_amazon.ratelimit import OperationLimits, UploadPacer, shared_limits, shared_pacer
 
 REPORTS = "/reports/2021-06-30"
 FEEDS = "/feeds/2021-06-30"
 VIDR_REPORT_TYPE = "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 NOT_IDEMPOTENT = frozenset({"createFeed"})
+EXPECTED: dict[str, tuple[str, ...]] = {
+    "createReport": ("reportId",),
+    "getReport": ("reportId", "processingStatus"),
+    "getReportDocument": ("url",),
+    "createFeedDocument": ("feedDocumentId", "url"),
+    "createFeed": ("feedId",),
+    "getFeed": ("feedId", "processingStatus"),
+    "getFeedDocument": ("url",),
+}
+"""Keys every successful answer carries (the official models' required fields we use)."""
 
 log = get_logger("syncd_amazon.spapi")
+
+
+class GarbageAnswer(TransientError):
+    """A 2xx answer that is not the JSON Amazon documents; retried, never permanent."""
 
 
 def _errors(response: httpx.Response) -> tuple[str | None, str]:
@@ -62,35 +74,59 @@ def _token_shaped(response: httpx.Response) -> bool:
     return "token" in text.lower()
 
 
+def _snippet(response: httpx.Response) -> str:
+    text = response.content[:120].decode("utf-8", "replace")
+    return repr(text) if text else "an empty body"
+
+
 class SpApiClient:
     """Reports and Feeds calls for one seller; thread-safe."""
 
-    def __init__(self, config: AmazonConfig, *, http: httpx.Client | None = None) -> None:
+    def __init__(self, config: AmazonConfig, *, http: HttpClients | None = None) -> None:
         self.config = config
         self.endpoint = str(config.endpoint).rstrip("/")
-        timeout = config.request_timeout.total_seconds()
-        self._own_http = http is None
-        self.http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        self.clients = http or HttpClients.standalone()
         base = config.backoff_base.total_seconds()
         top = config.backoff_max.total_seconds()
+        common: dict[str, Any] = {
+            "timeout": config.request_timeout.total_seconds(),
+            "retries": config.retry_attempts - 1, "backoff_base": base, "backoff_max": top}
+        self.api: HttpClient = self.clients.client(
+            "amazon", self.endpoint, retry_unsafe=True,
+            headers={"Accept": "application/json", "User-Agent": "syncd (Language=Python)"},
+            **common)
+        self.files: HttpClient = self.clients.client("amazon-files", **common)
         self.lwa = LwaClient(
             token_url=str(config.token_url), client_id=config.client_id,
             client_secret=config.client_secret, refresh_token=config.refresh_token,
-            http=self.http, attempts=config.retry_attempts, backoff_base=base, backoff_max=top,
-        )
-        key = f"{self.endpoint}|{config.client_id}"
-        self.limits: RateLimits = shared_limits(key)
-        self.pacer: UploadPacer = shared_pacer(key, config.upload_interval.total_seconds())
+            http=self.clients.client("amazon-lwa", retry_unsafe=True, **common),
+            attempts=config.retry_attempts)
+        key = f"amazon:{self.endpoint}|{config.client_id}"
+        self.limits: OperationLimits = shared_limits(key)
+        self.pacer: UploadPacer = shared_pacer(key, config.upload_interval.total_seconds(),
+                                               self.clients)
         self._wait = wait_random_exponential(multiplier=base, max=top)
 
     def close(self) -> None:
-        if self._own_http:
-            self.http.close()
+        self.api.close()
+        self.files.close()
+        self.lwa.close()
 
     # generic call --------------------------------------------------------------------------
     def call(self, operation: str, method: str, path: str, *,
              json: Mapping[str, Any] | None = None,
              params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """One operation; garbage answers are retried unless the call may have created a feed."""
+        attempts = 1 if operation in NOT_IDEMPOTENT else self.config.retry_attempts
+        retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait, reraise=True,
+                            retry=retry_if_exception_type(GarbageAnswer))
+        for attempt in retrying:
+            with attempt:
+                return self._call(operation, method, path, json, params)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _call(self, operation: str, method: str, path: str, json: Mapping[str, Any] | None,
+              params: Mapping[str, Any] | None) -> dict[str, Any]:
         for attempt in (1, 2):
             token = self.lwa.access_token()
             response = self._send(operation, method, path, token, json, params)
@@ -113,63 +149,48 @@ class SpApiClient:
 
     def _result(self, operation: str, response: httpx.Response) -> dict[str, Any]:
         rid = response.headers.get("x-amzn-RequestId")
-        if response.status_code in RETRY_STATUS:
+        status = response.status_code
+        if status in RETRY_STATUS:
             code, text = _errors(response)
-            raise TransientError(f"{operation}: HTTP {response.status_code} {code or ''} after "
-                                 f"{self.config.retry_attempts} attempts: {text}",
-                                 code=code or str(response.status_code))
-        if response.status_code >= 400:
+            retried = status == 429 or operation not in NOT_IDEMPOTENT
+            tries = f"after {self.config.retry_attempts} attempts" if retried else "not retried"
+            raise TransientError(f"{operation}: HTTP {status}{' ' + code if code else ''} "
+                                 f"({tries}): {text}", code=code or str(status))
+        if status >= 400:
             code, text = _errors(response)
-            raise SpApiError(operation, response.status_code, code, text, rid)
+            raise SpApiError(operation, status, code, text, rid)
         try:
             body = response.json()
         except ValueError:
-            raise SpApiError(operation, response.status_code, None,
-                             "the response is not JSON", rid) from None
-        return body if isinstance(body, dict) else {"payload": body}
+            body = None
+        missing = [k for k in EXPECTED.get(operation, ())
+                   if not isinstance(body, dict) or k not in body]
+        if missing:
+            what = ("is not JSON" if body is None
+                    else f"lacks {', '.join(missing)}")
+            raise GarbageAnswer(
+                f"{operation}: Amazon's HTTP {status} answer {what} "
+                f"({len(response.content)} bytes, starting {_snippet(response)}); "
+                "a proxy or a cut connection may have garbled it", code="GarbledAnswer")
+        assert isinstance(body, dict)
+        return body
 
     def _send(self, operation: str, method: str, path: str, token: str,
               json: Mapping[str, Any] | None,
               params: Mapping[str, Any] | None) -> httpx.Response:
-        url = self.endpoint + path
-        retry_on = retry_if_result(lambda r: r.status_code == 429)
-        if operation not in NOT_IDEMPOTENT:
-            retry_on = (retry_if_result(lambda r: r.status_code in RETRY_STATUS)
-                        | retry_if_exception_type(httpx.TransportError))
-
-        def before_sleep(state: RetryCallState) -> None:
-            outcome = state.outcome
-            status = (outcome.result().status_code
-                      if outcome is not None and not outcome.failed else "network error")
-            log.warning("sp-api call will be retried", operation=operation, status=status,
-                        attempt=state.attempt_number,
-                        sleep=round(state.next_action.sleep, 3) if state.next_action else None)
-
-        retrying = Retrying(stop=stop_after_attempt(self.config.retry_attempts),
-                            wait=self._wait, retry=retry_on, before_sleep=before_sleep,
-                            retry_error_callback=self._last_result)
-        return retrying(self._once, operation, method, url, token, json, params)
-
-    @staticmethod
-    def _last_result(state: RetryCallState) -> httpx.Response:
-        assert state.outcome is not None
-        return state.outcome.result()  # re-raises the last network error, if that was it
-
-    def _once(self, operation: str, method: str, url: str, token: str,
-              json: Mapping[str, Any] | None,
-              params: Mapping[str, Any] | None) -> httpx.Response:
-        waited = self.limits.acquire(operation)
         started = time.monotonic()
-        response = self.http.request(
-            method, url, json=json, params=params,
-            headers={"x-amz-access-token": token, "Accept": "application/json",
-                     "User-Agent": "syncd (Language=Python)"},
-        )
+        try:
+            response = self.api.request(
+                method, path, json=json, params=params, rate=self.limits.limit(operation),
+                secret_headers={"x-amz-access-token": token},
+                retry_unsafe=operation not in NOT_IDEMPOTENT)
+        except httpx.TransportError as exc:
+            raise TransientError(f"{operation}: {type(exc).__name__}: {exc}",
+                                 code="NetworkError") from exc
         self.limits.observe(operation, response.headers.get("x-amzn-RateLimit-Limit"))
         log.info("sp-api call", operation=operation, status=response.status_code,
                  request_id=response.headers.get("x-amzn-RequestId"),
                  rate_limit=response.headers.get("x-amzn-RateLimit-Limit"),
-                 throttled_wait=round(waited, 3),
                  elapsed_ms=round((time.monotonic() - started) * 1000, 1))
         return response
 
@@ -223,12 +244,11 @@ class SpApiClient:
     # presigned URLs (no token, no SP-API budget) -------------------------------------------
     def upload(self, url: str, data: bytes, content_type: str) -> None:
         """PUT the bytes with exactly the Content-Type given to createFeedDocument."""
-        for attempt in Retrying(stop=stop_after_attempt(self.config.retry_attempts),
-                                wait=self._wait, reraise=True,
-                                retry=retry_if_exception_type(httpx.TransportError)):
-            with attempt:
-                response = self.http.put(url, content=data,
-                                         headers={"Content-Type": content_type})
+        try:
+            response = self.files.put(url, content=data, headers={"Content-Type": content_type})
+        except httpx.TransportError as exc:
+            raise TransientError(f"feed document upload: {type(exc).__name__}: {exc}",
+                                 code="NetworkError") from exc
         if response.status_code >= 300:
             raise TransientError(f"feed document upload: HTTP {response.status_code}: "
                                  f"{response.text[:200]}", code=str(response.status_code))
@@ -236,23 +256,37 @@ class SpApiClient:
     def download(self, url: str, target: Path, *, compression: str | None = None) -> str | None:
         """Stream a presigned document into `target` (gunzipped); returns its Content-Type."""
         raw = target.with_suffix(target.suffix + ".part")
-        for attempt in Retrying(stop=stop_after_attempt(self.config.retry_attempts),
-                                wait=self._wait, reraise=True,
-                                retry=retry_if_exception_type(httpx.TransportError)):
-            with attempt, self.http.stream("GET", url) as response:
-                if response.status_code >= 300:
-                    raise TransientError(f"document download: HTTP {response.status_code}",
-                                         code=str(response.status_code))
-                content_type = response.headers.get("content-type")
-                with raw.open("wb") as out:
-                    for chunk in response.iter_bytes(1 << 16):
-                        out.write(chunk)
+        try:
+            content_type = self._fetch(url, raw)
+        except httpx.TransportError as exc:
+            raise TransientError(f"document download: {type(exc).__name__}: {exc}",
+                                 code="NetworkError") from exc
         with raw.open("rb") as head:
             gzipped = head.read(2) == b"\x1f\x8b"
         if (compression or "").upper() == "GZIP" or gzipped:
-            with gzip.open(raw, "rb") as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            try:
+                with gzip.open(raw, "rb") as src, target.open("wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+            except (OSError, EOFError) as exc:
+                raise TransientError(f"document download: the gzip data is broken ({exc}); "
+                                     "downloaded again on the next attempt",
+                                     code="GarbledAnswer") from exc
             raw.unlink()
         else:
             raw.replace(target)
         return content_type
+
+    def _fetch(self, url: str, raw: Path) -> str | None:
+        # a body cut off mid-stream is retried here: a GET of a presigned URL is harmless
+        for attempt in Retrying(stop=stop_after_attempt(self.config.retry_attempts),
+                                wait=self._wait, reraise=True,
+                                retry=retry_if_exception_type(httpx.TransportError)):
+            with attempt, self.files.stream("GET", url) as response:
+                if response.status_code >= 300:
+                    raise TransientError(f"document download: HTTP {response.status_code}",
+                                         code=str(response.status_code))
+                with raw.open("wb") as out:
+                    for chunk in response.iter_bytes(1 << 16):
+                        out.write(chunk)
+                return response.headers.get("content-type")
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,38 +1,37 @@
 """The Amazon target: uploads one PDF per invoice or credit note as an UPLOAD_VAT_INVOICE feed.
 
-Order of effects, so that nothing is uploaded twice: render and validate everything first
-(number characters, metadata, totals against Amazon's VIDR sums), then createFeedDocument and
-PUT the PDF (harmless if repeated), then record the upload intent in the plugin store, then
-createFeed (the one call that counts), then poll the feed and read its processing report.
-`find_existing` answers from the recorded uploads and the latest VIDR statuses.
+Two engine steps, so nothing is uploaded twice and the target keeps no state of its own:
+- "upload": render (the batch's PDFs come from `prepare`, rendered in one go), check the
+  metadata, createFeedDocument and PUT the PDF. Harmless to repeat; result = feedDocumentId and
+  the time of the upload.
+- "feed": createFeed (the one call that counts, paced by `upload_interval`), poll getFeed and
+  read the processing report; result = feedId. When an attempt may have reached Amazon without
+  syncd learning the outcome (a lost answer, a kill), the engine asks `find_step("feed")`
+  first: once `upload_settle` has passed since the upload, the VIDR `All` view for the
+  shipment's dates decides (see lookup.py) and the operator is told what was checked.
+A credit note names its invoice: the VIDR's original-vat-invoice-number, else the number the
+engine gave the linked invoice (`job.links[LinkKind.INVOICE]`, set by the source).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from syncd.connectors import NumberSeries, RemoteRef, Target
+from syncd.connectors import Job, NumberSeries, RemoteRef, StepResult, Target
 from syncd.errors import ConfigError, PermanentError, TransientError
-from syncd.model import Document, DocumentKind
+from syncd.model import Document, DocumentKind, LinkKind
 from syncd_amazon import processing_report
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.connection import AmazonConnection
-from syncd_amazon.documents import LANDED, REJECTED
-from syncd_amazon.errors import AmazonAuthError, SpApiError
-from syncd_amazon.store import (
-    ACCEPTED,
-    CREATED,
-    FAILED,
-    REQUESTED,
-    Upload,
-)
-from syncd_amazon.store import REJECTED as UPLOAD_REJECTED
+from syncd_amazon.lookup import ViewStatus, all_view_status
 from syncd_amazon.vidr import charset_of
 
 FEED_TYPE = "UPLOAD_VAT_INVOICE"
@@ -105,6 +104,12 @@ class AmazonTarget(AmazonConnection, Target):
     name = "amazon"
     config_model = AmazonConfig
     config: AmazonConfig
+    STEPS = ("upload", "feed")
+
+    def __init__(self, config: AmazonConfig, context: Any, client: Any = None) -> None:
+        super().__init__(config, context, client)
+        self._prepared: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._looked_up: dict[str, str] = {}
 
     def number_series(self, document: Document) -> NumberSeries | None:
         if document.kind is DocumentKind.INVOICE:
@@ -113,76 +118,107 @@ class AmazonTarget(AmazonConnection, Target):
             return NumberSeries("amazon-credit-note", self.config.credit_note_series)
         return None
 
-    # deliver ---------------------------------------------------------------------------------
-    def deliver(self, document: Document) -> RemoteRef:
-        number = document.number
-        if not number:
-            raise PermanentError(f"document {document.identity} has no number; the engine "
-                                 "allocates it from number_series() before delivery")
+    def steps(self, document: Document) -> Sequence[str]:
+        return self.STEPS
+
+    def validate(self, document: Document) -> None:
+        """Everything Amazon would refuse, checked before the engine spends a number."""
         if document.marketplace is None:
             raise PermanentError(f"document {document.identity} names no marketplace",
                                  code="79523")
-        options = feed_options(document, number)
-        document = self._with_original_number(document)
+        feed_options(document, "0")  # the number's characters come from a checked series
+
+    # batch hook ------------------------------------------------------------------------------
+    def prepare(self, jobs: Sequence[Job]) -> None:
+        """Render the batch's PDFs in one go (the renderer's fast batch path)."""
+        self._prepared = {}
+        docs: list[Document] = []
+        for job in jobs:
+            if "upload" in job.steps or not job.document.number:
+                continue
+            try:
+                docs.append(self._final(job))
+            except TransientError:  # its step says why; nothing to render ahead
+                continue
+        renderer = self.context.renderer
+        if not docs or renderer is None:
+            return
+        try:
+            pdfs = renderer.render_many(docs)
+        except Exception as exc:  # one bad document fails the batch: each renders alone
+            self.log.warning("batch rendering failed; rendering one at a time", error=str(exc))
+            return
+        self._prepared = {(d.source_key, d.number or ""): (_fingerprint(d), bytes(pdf))
+                          for d, pdf in zip(docs, pdfs, strict=True)}
+        self.log.info("batch rendered", documents=len(docs))
+
+    # steps ------------------------------------------------------------------------------------
+    def run_step(self, step: str, job: Job) -> StepResult:
+        if step == "upload":
+            return self._upload(job)
+        if step == "feed":
+            return self._feed(job)
+        raise TypeError(f"AmazonTarget has no step {step!r}")
+
+    def _number(self, document: Document) -> str:
+        if not document.number:
+            raise PermanentError(f"document {document.identity} has no number; the engine "
+                                 "allocates it from number_series() before delivery")
+        return document.number
+
+    def _upload(self, job: Job) -> StepResult:
+        document = self._final(job)
+        number = self._number(document)
+        self.validate(document)
+        feed_options(document, number)
         pdf = self._render(document)
         self._archive(number, pdf)
-        key = document.source_key
         upload = self.client.create_feed_document(PDF)
         self.client.upload(upload["url"], pdf, PDF)
+        return StepResult(upload["feedDocumentId"], {
+            "number": number, "uploaded_at": time.time(),
+            "sha256": hashlib.sha256(pdf).hexdigest(), "bytes": len(pdf)})
+
+    def _feed(self, job: Job) -> StepResult:
+        document = job.document
+        number = self._number(document)
+        upload = job.steps["upload"]
+        assert document.marketplace is not None and upload.ref
+        options = feed_options(document, number)
         with self.client.pacer.slot() as waited:
-            upload_id = self.store.begin_upload(key, number, upload["feedDocumentId"])
-            feed_id = self._create_feed(upload_id, document, upload["feedDocumentId"], options)
-        self.store.update_upload(upload_id, CREATED, feed_id=feed_id)
-        self.log.info("invoice uploaded", source_key=key, number=number, feed_id=feed_id,
-                      document_type=options["metadata:DocumentType"],
+            feed_id = self.client.create_feed(FEED_TYPE, [document.marketplace.id], upload.ref,
+                                              options)
+        self.log.info("invoice uploaded", source_key=document.source_key, number=number,
+                      feed_id=feed_id, document_type=options["metadata:DocumentType"],
                       paced_wait=round(waited, 3))
-        return self._await(feed_id, upload_id, number, deadline=time.monotonic()
-                           + self.config.feed_timeout.total_seconds())
+        result = self._await(feed_id, number, deadline=time.monotonic()
+                             + self.config.feed_timeout.total_seconds())
+        looked = self._looked_up.pop(document.source_key, None)
+        return StepResult(feed_id, {**result, **({"looked_up": looked} if looked else {})})
 
-    def _create_feed(self, upload_id: int, document: Document, document_id: str,
-                     options: dict[str, str]) -> str:
-        """createFeed, recording whether Amazon certainly did not get it (then a resend is safe)."""
-        assert document.marketplace is not None
-        try:
-            return self.client.create_feed(FEED_TYPE, [document.marketplace.id], document_id,
-                                           options)
-        except TransientError as exc:
-            # a 429 was never processed; any other failure may have created the feed
-            if exc.code in ("QuotaExceeded", "429"):
-                self.store.update_upload(upload_id, FAILED, code=exc.code, message=str(exc))
-            raise
-        except (SpApiError, AmazonAuthError) as exc:
-            self.store.update_upload(upload_id, FAILED, code=getattr(exc, "code", None),
-                                     message=str(exc))
-            raise
+    def deliver(self, document: Document) -> RemoteRef:
+        """Every step in order for one document outside the engine (tools, tests)."""
+        job = Job(document=document, pipeline="", target=self.name)
+        for step in self.STEPS:
+            job = job.with_step(step, self.run_step(step, job))
+        last = job.steps["feed"]
+        return RemoteRef(last.ref or "", dict(last.detail))
 
-    def _with_original_number(self, doc: Document) -> Document:
-        """A credit note names the invoice it corrects (§31 (5) UStDV), found in this order:
-
-        1. the VIDR's original-vat-invoice-number (already on the document);
-        2. `context.services["lookup_number"](source, source_key) -> str | None`, the number
-           the engine gave the shipment's invoice (integration point for the engine);
-        3. the number this plugin uploaded for that invoice (its own upload records).
-        When the shipment is known but its invoice has no number yet, the delivery waits
-        (TransientError); when nothing is known, the renderer refuses the credit note.
-        """
+    def _final(self, job: Job) -> Document:
+        """The document as rendered: a credit note names the invoice it corrects (§31 (5)
+        UStDV): the VIDR's original-vat-invoice-number, else the linked invoice's number."""
+        doc = job.document
         if doc.kind is not DocumentKind.CREDIT_NOTE or doc.original_invoice_number:
             return doc
-        shipment = (self.store.shipment_of(doc.marketplace.id, doc.references.shipping_id or "")
-                    if doc.marketplace else None)
-        if shipment is None:
-            self.log.warning("credit note for a shipment no VIDR has shown yet",
-                             source_key=doc.source_key)
-            return doc
-        lookup = (self.context.services or {}).get("lookup_number")
-        number = lookup("amazon", shipment.source_key) if lookup else None
-        number = number or self.store.uploaded_number(shipment.source_key)
-        if not number:
-            raise TransientError(
-                f"credit note {doc.identity}: the invoice of shipment {shipment.shipping_id} "
-                f"({shipment.source_key}) has no number yet; retried after it is numbered",
-                code="OriginalNotNumbered")
-        return doc.model_copy(update={"original_invoice_number": number})
+        link = job.links.get(LinkKind.INVOICE)
+        if link is not None and link.number:
+            return doc.model_copy(update={"original_invoice_number": link.number,
+                                          "original_invoice_date": link.issue_date})
+        if any(k.kind is LinkKind.INVOICE and k.required for k in doc.links):
+            raise TransientError(f"credit note {doc.identity}: its invoice has no number yet; "
+                                 "the engine delivers it after the invoice",
+                                 code="OriginalNotNumbered")
+        return doc
 
     def _archive(self, number: str, pdf: bytes) -> Path:
         """Keep the exact PDF sent for this number (sellers must retain issued invoices)."""
@@ -195,38 +231,38 @@ class AmazonTarget(AmazonConnection, Target):
         return path
 
     def _render(self, doc: Document) -> bytes:
-        renderer = self.context.renderer
-        if renderer is None:
-            raise ConfigError(["the amazon target needs a PDF renderer (context.renderer)"])
-        pdf = renderer.render(doc)
+        prepared = self._prepared.pop((doc.source_key, doc.number or ""), None)
+        if prepared is not None and prepared[0] == _fingerprint(doc):
+            pdf = prepared[1]
+        else:
+            renderer = self.context.renderer
+            if renderer is None:
+                raise ConfigError(["the amazon target needs a PDF renderer (context.renderer)"])
+            pdf = renderer.render(doc)
         if not isinstance(pdf, bytes | bytearray) or not bytes(pdf).startswith(b"%PDF-"):
             raise PermanentError(f"document {doc.identity}: the renderer did not produce a PDF",
                                  code="79503")
         return bytes(pdf)
 
-    def _await(self, feed_id: str, upload_id: int, number: str, *, deadline: float,
-               once: bool = False) -> RemoteRef:
+    def _await(self, feed_id: str, number: str, *, deadline: float) -> dict[str, Any]:
         pause = self.config.feed_poll_interval.total_seconds()
         while True:
             feed = self.client.get_feed(feed_id)
             status = feed["processingStatus"]
             if status == "DONE":
-                return self._judge(feed, upload_id, number)
+                return self._judge(feed, number)
             if status == "FATAL":
                 text = self._result_text(feed)
-                self.store.update_upload(upload_id, UPLOAD_REJECTED, code="FATAL",
-                                         message=text[:1000])
                 raise PermanentError(f"feed {feed_id} for {number} failed (FATAL): {text[:500]}",
                                      code="FATAL")
             if status == "CANCELLED":
-                self.store.update_upload(upload_id, FAILED, code="CANCELLED")
-                raise TransientError(f"feed {feed_id} for {number} was cancelled by Amazon",
-                                     code="CANCELLED")
-            if once or time.monotonic() >= deadline:
-                if once:
-                    return RemoteRef(feed_id, {"number": number, "state": "processing"})
-                raise TransientError(f"feed {feed_id} for {number} still {status}; the retry "
-                                     "resumes it instead of uploading again")
+                raise TransientError(f"feed {feed_id} for {number} was cancelled by Amazon; "
+                                     "uploaded again", code="CANCELLED")
+            if time.monotonic() >= deadline:
+                raise TransientError(f"feed {feed_id} for {number} still {status} after "
+                                     f"{self.config.feed_timeout}; the next attempt looks the "
+                                     "upload up in the VIDR instead of sending it again",
+                                     code="FeedInProgress")
             time.sleep(pause)
 
     def _result_text(self, feed: dict[str, Any]) -> str:
@@ -242,61 +278,80 @@ class AmazonTarget(AmazonConnection, Target):
                 document["url"], path, compression=document.get("compressionAlgorithm"))
             return processing_report.decode(path.read_bytes(), charset_of(content_type))
 
-    def _judge(self, feed: dict[str, Any], upload_id: int, number: str) -> RemoteRef:
+    def _judge(self, feed: dict[str, Any], number: str) -> dict[str, Any]:
         feed_id = feed["feedId"]
         text = self._result_text(feed)
         report = processing_report.parse(text) if text else None
         if report is not None and not report.accepted:
             errors = [e for e in report.errors if e.is_error] or report.errors
             code = errors[0].code if errors else "Rejected"
-            message = report.summary()
-            self.store.update_upload(upload_id, UPLOAD_REJECTED, code=code, message=message)
-            raise PermanentError(f"Amazon rejected {number} (feed {feed_id}): {message}",
-                                 code=code)
-        self.store.update_upload(upload_id, ACCEPTED)
+            raise PermanentError(f"Amazon rejected {number} (feed {feed_id}): "
+                                 f"{report.summary()}", code=code)
         summary = report.summary() if report else "no processing report"
         self.log.info("feed processed", feed_id=feed_id, number=number, report=summary)
-        return RemoteRef(feed_id, {"number": number, "state": "processed", "report": summary})
+        return {"number": number, "state": "processed", "report": summary}
 
     # idempotency -----------------------------------------------------------------------------
-    def find_existing(self, document: Document) -> RemoteRef | None:
-        key = document.source_key
-        status = self.store.status(key)
-        upload = self.store.latest_upload(key)
-        if status is not None and status.status in LANDED:
-            ref = upload.feed_id if upload and upload.feed_id else f"vidr:{key}"
-            return RemoteRef(ref, {"state": status.status})
-        if upload is None or upload.state in (UPLOAD_REJECTED, FAILED):
-            return None
-        settle = self.config.upload_settle.total_seconds()
-        vidr_after = status is not None and status.seen_at >= upload.created_at + settle
-        if vidr_after and status is not None and (status.status in REJECTED
-                                                  or status.description):
-            return None  # a report newer than our upload says it was rejected
-        if upload.state == REQUESTED:
-            if vidr_after:
-                self.store.update_upload(upload.id, FAILED, message="not in a later VIDR")
-                return None
-            raise TransientError(
-                f"the upload of {upload.number} for {key} may have reached Amazon (createFeed "
-                "gave no answer); waiting for a VIDR requested after "
-                f"{datetime.fromtimestamp(upload.created_at + settle, UTC):%Y-%m-%d %H:%M} UTC "
-                "before uploading again", code="UploadOutcomeUnknown")
-        return self._resume(upload)
+    def find_step(self, step: str, job: Job) -> StepResult | None:
+        """Before repeating a step that may have reached Amazon.
 
-    def _resume(self, upload: Upload) -> RemoteRef | None:
-        assert upload.feed_id is not None
-        if upload.state == ACCEPTED:
-            return RemoteRef(upload.feed_id, {"number": upload.number, "state": "processed"})
-        try:
-            return self._await(upload.feed_id, upload.id, upload.number,
-                               deadline=time.monotonic(), once=True)
-        except PermanentError:
-            return None  # rejected: a new upload (same number) may follow
+        "upload" is harmless to repeat, except for an operator's resend of a done document:
+        then the All view is asked first, so a landed invoice is never uploaded twice. "feed"
+        (createFeed's answer never arrived) waits until `upload_settle` has passed since the
+        upload, then the All view decides: uploaded or processing → found; rejected, pending
+        or not listed → None (send again).
+        """
+        if step == "upload":
+            if not job.resend:
+                return None
+            view = self._ask(job.document)
+            return self._found(view, job.document) if view.landed else None
+        if step != "feed":
+            return None
+        upload = job.steps.get("upload")
+        uploaded_at = float((upload.detail if upload else {}).get("uploaded_at") or 0)
+        due = uploaded_at + self.config.upload_settle.total_seconds() - time.time()
+        if due > 0:
+            when = datetime.fromtimestamp(time.time() + due, UTC)
+            raise TransientError(
+                f"the upload of {job.document.number} for {job.document.source_key} may have "
+                "reached Amazon (createFeed gave no answer); the VIDR All view is asked after "
+                f"{when:%Y-%m-%d %H:%M:%S} UTC (upload_settle {self.config.upload_settle}) "
+                "before anything is sent again", code="UploadOutcomeUnknown", retry_after=due)
+        view = self._ask(job.document)
+        if view.landed:
+            return self._found(view, job.document)
+        self._looked_up[job.document.source_key] = view.checked(job.document.source_key)
+        return None
+
+    def _ask(self, document: Document) -> ViewStatus:
+        view = all_view_status(self.client, self.config, document,
+                               Path(self.context.data_dir) / "tmp")
+        verdict = ("it landed, not sent again" if view.landed else "it did not land, sending "
+                   "it (again)")
+        self.log.warning("upload outcome looked up", source_key=document.source_key,
+                         checked=view.checked(document.source_key), decision=verdict)
+        return view
+
+    @staticmethod
+    def _found(view: ViewStatus, document: Document) -> StepResult:
+        return StepResult(f"vidr:{view.report_id}", {
+            "number": document.number, "state": view.status,
+            "looked_up": view.checked(document.source_key)})
+
+    def find_existing(self, document: Document) -> RemoteRef | None:
+        """Whether Amazon shows an invoice for the document (the All view), whatever sent it."""
+        view = self._ask(document)
+        if not view.landed:
+            return None
+        found = self._found(view, document)
+        return RemoteRef(found.ref or "", dict(found.detail))
 
     # SLA ---------------------------------------------------------------------------------------
     def status_warnings(self, now: datetime | None = None) -> list[str]:
-        """Shipments closer than `sla_warning` to Amazon's 24-hour deadline without an upload."""
+        """Shipments of the latest VIDR still pending and closer than `sla_warning` to Amazon's
+        24-hour deadline (recomputed from the VIDR each pull: an upload that landed is no longer
+        pending there)."""
         now = now or datetime.now(UTC)
         statuses = self.store.statuses()
         if not statuses:
@@ -306,9 +361,6 @@ class AmazonTarget(AmazonConnection, Target):
         for st in statuses:
             if (st.seen_at < latest or st.transaction_type != "SHIPMENT" or st.amazon_invoiced
                     or st.status not in PENDING_STATUSES or st.shipment_date is None):
-                continue
-            upload = self.store.latest_upload(st.source_key)
-            if upload is not None and upload.state in (ACCEPTED, CREATED):
                 continue
             deadline = (st.shipment_date + DEADLINE).astimezone(UTC)
             left = deadline - now
@@ -323,3 +375,7 @@ class AmazonTarget(AmazonConnection, Target):
             warnings.append(text)
             self.log.warning("sla", message=text)
         return warnings
+
+
+def _fingerprint(document: Document) -> str:
+    return hashlib.sha256(document.model_dump_json().encode()).hexdigest()

@@ -121,7 +121,7 @@ class VidrReader:
         if missing:
             raise InputError(
                 f"{name}: line 1 (header)", "missing required columns: " + ", ".join(missing)
-            )
+                + "; refused as a whole")
         self.unknown_columns = [c for c in self.header if c not in KNOWN]
         self._shipping_index = self.header.index("shipping-id")
 
@@ -135,6 +135,10 @@ class VidrReader:
 
     def _read_header(self) -> list[str]:
         for raw in self._lines:
+            if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw:
+                raise InputError(f"{self.name}: line 1 (header)",
+                                 "the report is UTF-16 encoded (byte-order mark or NUL bytes); "
+                                 "a VIDR is UTF-8 or cp1252, so it is refused as a whole")
             text = self._decode(raw).lstrip(BOM)
             if text.strip():
                 header = [_unquote(c).lower() for c in text.split("\t")]
@@ -143,7 +147,8 @@ class VidrReader:
                     raise InputError(f"{self.name}: line 1 (header)",
                                      "duplicate columns: " + ", ".join(dupes))
                 return header
-        raise InputError(self.name, "the report is empty (no header line)")
+        raise InputError(self.name, "the report is empty (0 bytes or blank lines, no header "
+                                    "line); refused as a whole")
 
     def __iter__(self) -> Iterator[VidrRow | BadLine]:
         header = self.header
@@ -156,10 +161,11 @@ class VidrReader:
             if len(fields) != width:
                 sid = (fields[self._shipping_index]
                        if len(fields) > self._shipping_index else None)
+                shipment = f", shipment {sid}" if sid else ""
                 yield BadLine(
                     number,
-                    f"{self.name}: line {number}: expected {width} tab-separated fields, "
-                    f"found {len(fields)}",
+                    f"{self.name}: line {number}{shipment}: expected {width} tab-separated "
+                    f"fields, found {len(fields)}",
                     text[:2000],
                     sid or None,
                 )

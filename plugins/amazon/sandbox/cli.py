@@ -22,18 +22,28 @@ from syncd_amazon.fixtures import DEMO_VIDR
 @click.option("--client-id", default="sandbox-client-id", show_default=True)
 @click.option("--client-secret", default="sandbox-client-secret", show_default=True)
 @click.option("--refresh-token", default="Atzr|sandbox-refresh-token", show_default=True)
+@click.option("--records", "records_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rewrite FILE with what the emulator received (JSON, as GET /_records) "
+              "after every request.")
 def command(port: int, vidr_files: tuple[Path, ...], speedup: float, fresh_dates: bool,
-            client_id: str, client_secret: str, refresh_token: str) -> None:
+            client_id: str, client_secret: str, refresh_token: str,
+            records_file: Path | None) -> None:
     """Serve an Amazon SP-API emulator (LWA, Reports, Feeds) on 127.0.0.1."""
     from syncd_amazon.sandbox.server import AmazonEmulator
 
     emulator = AmazonEmulator(vidr_files or [DEMO_VIDR], port=port, speedup=speedup,
                               client_id=client_id, client_secret=client_secret,
-                              refresh_token=refresh_token, fresh_dates=fresh_dates)
+                              refresh_token=refresh_token, fresh_dates=fresh_dates,
+                              records_file=records_file)
     emulator.bind()
+    if records_file is not None:
+        emulator.records_file.write(emulator)  # type: ignore[union-attr]
     click.echo(f"Amazon sandbox on {emulator.url} ({len(emulator.state.groups)} shipment "
                "groups). Point syncd at it with:")
     click.echo(emulator.config_toml())
+    click.echo(f"Records: GET {emulator.url}/_records"
+               + (f", and {records_file} after every request" if records_file else "")
+               + f"; bodies checked against {emulator.specs.checks}")
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:

@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -33,9 +32,10 @@ from syncd.log import get_logger
 from syncd_amazon.processing_report import ReportError, render
 from syncd_amazon.ratelimit import DOCUMENTED
 from syncd_amazon.sandbox.cli import command as cli_command
+from syncd_amazon.sandbox.judge import judge
+from syncd_amazon.sandbox.records import RecordsFile, snapshot
 from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
 from syncd_amazon.sandbox.state import (
-    LANDED,
     EmulatorState,
     Feed,
     FeedDocument,
@@ -48,9 +48,6 @@ log = get_logger("syncd_amazon.sandbox")
 
 REPORT_TYPE = "GET_FLAT_FILE_VAT_INVOICE_DATA_REPORT"
 FEED_TYPE = "UPLOAD_VAT_INVOICE"
-ALLOWED_VALUE = re.compile(r"^[A-Za-z0-9 ,/\\\-_;:#.]*$")
-KNOWN_KEYS = {"ShippingId", "OrderId", "InvoiceNumber", "DocumentType", "TotalAmount",
-              "TotalVATAmount", "TransactionId"}
 MAX_WINDOW = timedelta(days=30)
 
 ROUTES: list[tuple[str, re.Pattern[str], str]] = [
@@ -64,6 +61,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("GET", re.compile(r"^/feeds/2021-06-30/documents/(?P<id>[^/]+)$"), "getFeedDocument"),
     ("GET", re.compile(r"^/files/(?P<id>[^/]+)$"), "download"),
     ("PUT", re.compile(r"^/files/(?P<id>[^/]+)$"), "upload"),
+    ("GET", re.compile(r"^/_records$"), "records"),
 ]
 
 
@@ -123,7 +121,8 @@ class AmazonEmulator:
                  client_secret: str = "sandbox-client-secret",
                  refresh_token: str = "Atzr|sandbox-refresh-token",
                  specs_dir: Path | None = None, url_ttl: float = 300.0,
-                 check_pdf_text: bool = True, fresh_dates: bool = False) -> None:
+                 check_pdf_text: bool = True, fresh_dates: bool = False,
+                 records_file: Path | None = None) -> None:
         if speedup <= 0:
             raise ValueError("speedup must be positive")
         self.host, self.port = host, port
@@ -136,6 +135,7 @@ class AmazonEmulator:
             self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
         self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
         self.check_pdf_text = check_pdf_text
+        self.records_file = RecordsFile(records_file) if records_file else None
         self.buckets = {op: _Bucket(rate * speedup, burst)
                         for op, (rate, burst) in DOCUMENTED.items()}
         self._server: ThreadingHTTPServer | None = None
@@ -212,6 +212,15 @@ class AmazonEmulator:
                   for key, value in self.config_values(**overrides).items()]
         return "\n".join(lines) + "\n"
 
+    def records(self) -> dict[str, Any]:
+        """What it received (also `GET /_records`): requests, feeds, groups, validation."""
+        return snapshot(self)
+
+    def validation_summary(self) -> str:
+        """Which checks ran on the traffic and how many bodies were off, in one sentence."""
+        with self.state.lock:
+            return self.specs.summary(len(self.state.spec_violations))
+
     # helpers used by the handler -----------------------------------------------------------
     def file_url(self, file_id: str) -> str:
         return f"{self.url}/files/{file_id}?X-Amz-Expires={int(self.state.url_ttl)}" \
@@ -256,6 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body_out, headers, payload = handler(match, parts, raw, request_id)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise HttpError(500, "InternalFailure", "injected failure after processing")
+            if fault == "garbage":  # processed, answered by something that is not Amazon
+                status, body_out, headers = 200, None, {"Content-Type": "text/html"}
+                payload = b"<html><body>upstream proxy: truncated"
         except HttpError as exc:
             status, body_out, headers, payload = exc.status, exc.body(), {}, None
         except Exception as exc:  # an emulator bug must still answer, and say what broke
@@ -269,8 +281,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "upload", "token") else (len(raw) if raw else None)
             except ValueError:
                 recorded_body = raw[:200]
-            self.emulator.state.record(Recorded(operation, method, parts.path, status,
-                                                recorded_body, time.monotonic(), request_id))
+            if operation != "records":
+                self.emulator.state.record(Recorded(operation, method, parts.path, status,
+                                                    recorded_body, time.monotonic(), request_id))
+                if self.emulator.records_file is not None:
+                    self.emulator.records_file.write(self.emulator)
         if payload is not None:
             self._send_raw(status, payload, headers)
             return
@@ -349,13 +364,20 @@ class _Handler(BaseHTTPRequestHandler):
             raise HttpError(429, "QuotaExceeded",
                             "You exceeded your quota for the requested resource.")
 
+    def op_records(self, match: re.Match[str], parts: Any, raw: bytes,
+                   rid: str) -> tuple[int, Any, dict[str, str], bytes]:
+        data = json.dumps(self.emulator.records(), default=str).encode()
+        return 200, None, {"Content-Type": "application/json"}, data
+
     # LWA -----------------------------------------------------------------------------------
     def op_token(self, match: re.Match[str], parts: Any, raw: bytes,
-                 rid: str) -> tuple[int, Any, dict[str, str], None]:
+                 rid: str) -> tuple[int, Any, dict[str, str], bytes | None]:
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
         emu, state = self.emulator, self.emulator.state
         with state.lock:
             failure = state.lwa_failures.pop(0) if state.lwa_failures else None
+        if failure == "throttled":  # LWA's own throttle: 429, a text body, no error code
+            return 429, None, {"Content-Type": "text/plain"}, b"Rate exceeded"
         if failure:
             status = 503 if failure == "temporarily_unavailable" else 500
             if failure not in ("server_error", "temporarily_unavailable"):
@@ -443,6 +465,11 @@ class _Handler(BaseHTTPRequestHandler):
                 state.report_fatal.encode(), "text/plain; charset=UTF-8")
             state.report_fatal = None
             return
+        if state.report_body is not None:  # a knob: exactly these bytes, even 0 of them
+            data, state.report_body = state.report_body, None
+            report.document_id = self.emulator.store_file(data, state.report_content_type)
+            report.status = "DONE"
+            return
         data = state.render_vidr(report)
         if not data:
             report.status = "CANCELLED"
@@ -527,114 +554,9 @@ class _Handler(BaseHTTPRequestHandler):
                         body["inputFeedDocumentId"], dict(body.get("feedOptions") or {}),
                         datetime.now(UTC), now)
             if feed.feed_type == FEED_TYPE:
-                self._judge(feed)
+                judge(self.emulator, feed)
             state.feeds[feed.feed_id] = feed
         return 202, {"feedId": feed.feed_id}, {}, None
-
-    def _judge(self, feed: Feed) -> None:
-        """Amazon's checks of one invoice upload; errors end up in the processing report."""
-        state = self.emulator.state
-        doc = state.feed_documents[feed.document_id]
-        errors = feed.errors
-        if doc.data is None:
-            errors.append(("79540", "No file was uploaded for the feed document"))
-            return
-        if not doc.data:
-            errors.append(("79544", "The uploaded file is empty"))
-            return
-        if (doc.content_type != "application/pdf" or doc.uploaded_content_type != doc.content_type
-                or not doc.data.startswith(b"%PDF-")):
-            errors.append(("79503", "The uploaded file is not a PDF sent as application/pdf "
-                                    f"(declared {doc.content_type!r}, sent "
-                                    f"{doc.uploaded_content_type!r})"))
-            return
-        meta: dict[str, str] = {}
-        for key, value in feed.options.items():
-            if not key.startswith("metadata:"):
-                errors.append(("79513", f"feedOptions key {key!r} lacks the metadata: prefix"))
-                continue
-            name = key.removeprefix("metadata:")
-            if name not in KNOWN_KEYS:
-                errors.append(("79513", f"unknown metadata key {name!r}"))
-            if not ALLOWED_VALUE.match(value) or not value.strip():
-                errors.append(("InvalidMetadataValue",
-                               f"metadata:{name} has characters Amazon does not accept"))
-            meta[name] = value.strip()
-        if errors:
-            return
-        for required in ("InvoiceNumber", "TotalAmount", "TotalVATAmount"):
-            if required not in meta:
-                errors.append(("79513", f"missing required metadata: metadata:{required}"))
-        if "ShippingId" not in meta and "OrderId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:ShippingId or metadata:OrderId"))
-        doc_type = meta.get("DocumentType", "Invoice")
-        if doc_type not in ("Invoice", "CreditNote"):
-            errors.append(("79531", f"DocumentType {doc_type!r} is not Invoice or CreditNote"))
-        if doc_type == "CreditNote" and "TransactionId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:TransactionId for a credit note"))
-        if len(feed.marketplace_ids) != 1:
-            errors.append(("79523", "the feed must name exactly one valid marketplace"))
-        if errors:
-            return
-        shipping_id = meta.get("ShippingId") or self._shipping_of_order(meta.get("OrderId", ""))
-        feed.shipping_id = shipping_id
-        group = state.find_group(shipping_id, doc_type, meta.get("TransactionId"))
-        if group is None:
-            errors.append(("79517", f"shipment {shipping_id} / {meta.get('TransactionId', '-')}"
-                                    " is unknown or not yet shipped"))
-            return
-        if group.transaction_id.startswith("Correction:") and "TransactionId" not in meta:
-            errors.append(("79513", "missing metadata: metadata:TransactionId for a corrected "
-                                    "invoice"))
-        if group.marketplace_id != feed.marketplace_ids[0]:
-            errors.append(("79523", f"marketplace {feed.marketplace_ids[0]} is not the "
-                                    f"shipment's marketplace"))
-        if group.amazon_invoiced:
-            errors.append(("79525", "Amazon issues the invoice for this shipment"))
-        if errors:
-            self._reject(group, errors)
-            return
-        total, vat = group.sums()
-        for name, expected in (("TotalAmount", total), ("TotalVATAmount", vat)):
-            try:
-                sent = Decimal(meta[name])
-            except InvalidOperation:
-                sent = None
-            if sent is None or sent.quantize(Decimal("0.01")) != expected.quantize(
-                    Decimal("0.01")):
-                errors.append((f"{name}Mismatch", f"metadata:{name} {meta[name]} differs from "
-                                                  f"Amazon's {expected:.2f}"))
-        if self.emulator.check_pdf_text and not errors:
-            text = _pdf_text(doc.data)
-            if text is not None and meta["InvoiceNumber"] not in text:
-                errors.append(("InvoiceNumberNotOnPdf",
-                               f"metadata:InvoiceNumber {meta['InvoiceNumber']} is not printed "
-                               "on the PDF"))
-        if errors:
-            self._reject(group, errors)
-            return
-        if group.status in LANDED:
-            state.duplicate_uploads.append(f"{group.shipping_id}/{group.transaction_id}")
-        group.uploads.append(feed.feed_id)
-        late = state.late_rejections.pop(group.shipping_id, None)
-        if late:
-            group.status = "CreditNoteRejected" if group.is_credit else "InvoiceRejected"
-            group.description = late
-            return
-        group.status = "CreditNoteProcessing" if group.is_credit else "InvoiceProcessing"
-        group.description = ""
-        group.promote = True
-
-    @staticmethod
-    def _reject(group: Any, errors: list[tuple[str, str]]) -> None:
-        group.status = "CreditNoteRejected" if group.is_credit else "InvoiceRejected"
-        group.description = "; ".join(f"{code} {message}" for code, message in errors)
-
-    def _shipping_of_order(self, order_id: str) -> str:
-        for group in self.emulator.state.groups.values():
-            if any(r.get("order-id") == order_id for r in group.rows):
-                return group.shipping_id
-        return ""
 
     def op_getFeed(self, match: re.Match[str], parts: Any, raw: bytes,
                    rid: str) -> tuple[int, Any, dict[str, str], None]:
@@ -681,17 +603,3 @@ def _route(method: str, path: str) -> tuple[str, re.Match[str] | None]:
         if verb == method and match:
             return operation, match
     return "unknown", None
-
-
-def _pdf_text(data: bytes) -> str | None:
-    """The PDF's text when pypdf (a test extra) is installed; None means "cannot check"."""
-    try:
-        import io
-
-        from pypdf import PdfReader
-    except ImportError:
-        return None
-    try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
-    except Exception:  # a broken PDF: Amazon would not read it either
-        return ""

@@ -1,7 +1,9 @@
-"""Validation of emulator traffic against Amazon's official Swagger models, when present.
+"""Validation of emulator traffic: Amazon's official Swagger models when present, else our own.
 
-The models live outside the project (../shared/specs/amazon, or $SYNCD_AMAZON_SPECS); without
-them the emulator still runs and says so in its log.
+The models live outside the project (../shared/specs/amazon, or $SYNCD_AMAZON_SPECS). Without
+them (or without jsonschema) the emulator still checks every required field of the bodies it
+receives and sends, with their types and list sizes (`OWN_CHECKS`, written from the SP-API
+documentation), and says which of the two ran (`checks`, `summary()`, `GET /_records`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,54 @@ OPERATIONS: dict[str, tuple[str, str | None, dict[int, str]]] = {
 }
 ERROR_DEFINITION = "ErrorList"
 
+# definition -> {field: (type, required, min items, max items)}
+OWN_CHECKS: dict[str, dict[str, tuple[type, bool, int | None, int | None]]] = {
+    "CreateReportSpecification": {
+        "reportType": (str, True, None, None), "marketplaceIds": (list, True, 1, 25),
+        "reportOptions": (dict, False, None, None), "dataStartTime": (str, False, None, None),
+        "dataEndTime": (str, False, None, None)},
+    "CreateReportResponse": {"reportId": (str, True, None, None)},
+    "Report": {"reportId": (str, True, None, None), "reportType": (str, True, None, None),
+               "createdTime": (str, True, None, None),
+               "processingStatus": (str, True, None, None),
+               "reportDocumentId": (str, False, None, None)},
+    "ReportDocument": {"reportDocumentId": (str, True, None, None), "url": (str, True, None, None)},
+    "CreateFeedDocumentSpecification": {"contentType": (str, True, None, None)},
+    "CreateFeedDocumentResponse": {"feedDocumentId": (str, True, None, None),
+                                   "url": (str, True, None, None)},
+    "CreateFeedSpecification": {
+        "feedType": (str, True, None, None), "marketplaceIds": (list, True, 1, 25),
+        "inputFeedDocumentId": (str, True, None, None), "feedOptions": (dict, False, None, None)},
+    "CreateFeedResponse": {"feedId": (str, True, None, None)},
+    "Feed": {"feedId": (str, True, None, None), "feedType": (str, True, None, None),
+             "createdTime": (str, True, None, None), "processingStatus": (str, True, None, None),
+             "resultFeedDocumentId": (str, False, None, None)},
+    "FeedDocument": {"feedDocumentId": (str, True, None, None), "url": (str, True, None, None)},
+    "ErrorList": {"errors": (list, True, None, None)},
+}
+
+
+def own_check(definition: str, body: Any) -> list[str]:
+    """Required fields, their JSON types and list sizes, without the official models."""
+    fields = OWN_CHECKS.get(definition)
+    if fields is None:
+        return []
+    if not isinstance(body, dict):
+        return [f"(body): {type(body).__name__} is not an object"]
+    found: list[str] = []
+    for name, (kind, required, low, high) in fields.items():
+        if name not in body:
+            if required:
+                found.append(f"(body): {name!r} is a required property")
+            continue
+        value = body[name]
+        if not isinstance(value, kind):
+            found.append(f"{name}: {value!r} is not of type {kind.__name__}")
+        elif isinstance(value, list) and (
+                (low is not None and len(value) < low) or (high is not None and len(value) > high)):
+            found.append(f"{name}: {len(value)} item(s), expected {low}..{high}")
+    return found
+
 
 def default_specs_dir() -> Path | None:
     env = os.environ.get("SYNCD_AMAZON_SPECS")
@@ -46,6 +96,7 @@ class SpecValidator:
     def __init__(self, folder: Path | None) -> None:
         self.models: dict[str, dict[str, Any]] = {}
         self.reason = ""
+        self.checked = 0
         try:
             import jsonschema  # test extra; optional at runtime
         except ImportError:
@@ -66,16 +117,30 @@ class SpecValidator:
             log.info("sandbox validates traffic against the official models",
                      folder=str(folder), models=sorted(self.models))
         else:
-            log.warning("sandbox runs WITHOUT model validation", reason=self.reason)
+            log.warning("sandbox runs without the official models; its own required-field "
+                        "checks still run", reason=self.reason)
 
     @property
     def enabled(self) -> bool:
         return bool(self.models) and self._jsonschema is not None
 
+    @property
+    def checks(self) -> str:
+        """Which checks run, in words (for the demo, `/_records` and the log)."""
+        if self.enabled:
+            return "the official SP-API models (" + ", ".join(
+                FILES[m] for m in sorted(self.models)) + ") via jsonschema"
+        return f"the emulator's own checks of every required field ({self.reason})"
+
+    def summary(self, violations: int) -> str:
+        return (f"{self.checked} request/response bodies checked against {self.checks}: "
+                f"{violations} finding(s)")
+
     def _errors(self, model: str, definition: str, body: Any) -> list[str]:
+        self.checked += 1
         spec = self.models.get(model)
         if spec is None or self._jsonschema is None:
-            return []
+            return own_check(definition, body)
         schema = {"$ref": f"#/definitions/{definition}", "definitions": spec["definitions"]}
         validator = self._jsonschema.Draft4Validator(schema)
         return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"

@@ -159,13 +159,14 @@ class EmulatorState:
         self.throttle_next: dict[str, int] = {}
         self.report_fatal: str | None = None
         self.late_rejections: dict[str, str] = {}
-        self.fail_next: dict[str, list[str]] = {}  # operation -> ["before" | "after", ...]
+        self.fail_next: dict[str, list[str]] = {}  # op -> ["before" | "after" | "garbage"]
         self.report_polls = 2
         self.feed_polls = 2
         self.report_gzip = True
         self.report_encoding = "utf-8"
         self.report_content_type = "text/tab-separated-values; charset=UTF-8"
         self.report_bom = False
+        self.report_body: bytes | None = None  # the next DONE report serves these bytes
         self.token_lifetime = 3600
         for path in vidr_files:
             self.load_vidr(Path(path))
