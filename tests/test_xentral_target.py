@@ -301,3 +301,14 @@ def test_sku_known_only_as_an_external_number_is_found(emulator, tmp_path):
     done = run_job(target, job_for(amazon_document(skus=("AMZ-SKU-7",), order_id=ORDER)))
     row = emulator.state.documents["invoices"][done.steps["document"].ref]
     assert row["lineItems"][0]["product"] == {"id": pid}
+
+
+def test_an_order_imported_later_is_seen_by_the_next_batch(emulator, tmp_path):
+    target = make_target(emulator, tmp_path)
+    job = job_for(amazon_document(order_id="555-1"))
+    target.prepare([job])
+    with pytest.raises(PermanentError, match="expert mode is off"):
+        target.run_step("document", job)
+    emulator.state.add_sales_order("555-1")  # Xentral's Amazon importer caught up
+    target.prepare([job])  # the operator reset the document: a new batch
+    assert target.run_step("document", job).ref

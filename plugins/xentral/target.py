@@ -99,7 +99,12 @@ class XentralTarget(Target):
         return tuple(out)
 
     def prepare(self, jobs: Sequence[Job]) -> None:
-        """One product and one order request per batch; the batch's PDFs rendered at once."""
+        """One product and one order request per batch; the batch's PDFs rendered at once.
+
+        The lookups start afresh with every batch: an order imported into Xentral since the
+        last batch (or a product created there) is seen by the next one, e.g. after a reset.
+        """
+        self.lookups = Lookups(self.api)
         numbers: list[str] = []
         for job in jobs:
             if "document" not in job.steps:
