@@ -88,14 +88,18 @@ def test_pacing_holds_across_four_threads(server):
             assert client.get("/x").status_code == 200
 
     threads = [threading.Thread(target=work, args=(c,)) for c in (a, b, a, b)]
+    start = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     times = server.times()
     assert len(times) == 12
-    assert_paced(times, 3, 0.3)
-    assert times[-1] - times[0] >= 0.85  # 12 calls at 3 per 0.3 s need three more windows
+    # a loaded machine can hold a request back after its admission (arrivals bunch up), so
+    # the window check has slack; the span from the start cannot shrink through delays:
+    # 12 calls at 3 per 0.3 s need three more windows after the first
+    assert_paced(times, 3, 0.3, slack=0.25)
+    assert times[-1] - start >= 0.9 - 0.03
     clients.close()
 
 

@@ -83,6 +83,9 @@ def show_command(obj: Any, ref: str, as_json: bool) -> None:
          f"revision {detail['revision']}  number {detail['number'] or '-'}")
     if detail["error"]:
         echo(f"  source error: {detail['error']}")
+    extra = (detail.get("document") or {}).get("extra") or {}
+    if extra:  # where the source found it, e.g. afterbuy:file / afterbuy:line
+        echo("  from the source: " + "  ".join(f"{k} {v}" for k, v in sorted(extra.items())))
     for rev in detail["revisions"]:
         echo(f"  revision {rev['revision']}  {rev['created_at']}  {rev['content_hash'][:12]}")
     for d in detail["deliveries"]:
