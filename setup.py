@@ -28,7 +28,8 @@ for plugin in sorted((ROOT / "plugins").iterdir()):
 setup(
     packages=sorted(package_dir),
     package_dir=package_dir,
-    package_data={name: ["*.html", "*.css", "*.j2", "*.tsv", "*.txt", "*.ini", "*.mako", "py.typed"]
+    package_data={name: ["*.html", "*.css", "*.js", "*.j2", "*.tsv", "*.txt", "*.ini", "*.mako",
+                         "py.typed"]
                   for name in package_dir},
     include_package_data=True,
 )

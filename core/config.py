@@ -107,6 +107,26 @@ class RenderSettings(Section):
     footer: str | None = None
 
 
+class WebUser(Section):
+    """One dashboard login; `syncd web add-user NAME` writes the argon2 hash."""
+
+    password_hash: SecretStr = Field(description="argon2 hash (never the password)")
+    role: Literal["viewer", "operator"] = "viewer"
+
+
+class WebSettings(Section):
+    """`[web]`: the dashboard (`syncd web`, `syncd run --web`); see docs/web.md."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    users: dict[str, WebUser] = Field(default_factory=dict)
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; default: generated in data/web/")
+    metrics_public: bool = False
+    secure_cookies: bool = Field(default=False, description="set when served behind TLS")
+    session_max_age: Duration = Field(default=timedelta(hours=12))
+
+
 class PipelineSettings(Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     source: str
@@ -145,6 +165,7 @@ class Settings(BaseSettings):
     state: StateSettings = StateSettings()
     engine: EngineSettings = EngineSettings()
     render: RenderSettings = RenderSettings()
+    web: WebSettings = WebSettings()
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
     pipelines: list[PipelineSettings] = Field(default_factory=list)
 

@@ -94,7 +94,7 @@ def _attach_builtin_commands() -> None:
 
 _attach_builtin_commands()
 
-from syncd.cli import documents, events, inbox, pipelines, reload, run, status  # noqa: E402
+from syncd.cli import documents, events, inbox, pipelines, reload, run, status, web  # noqa: E402
 
 cli.add_command(run.run_command)
 cli.add_command(status.status_command)
@@ -103,6 +103,7 @@ cli.add_command(events.events_command)
 cli.add_command(reload.reload_command)
 cli.add_command(inbox.import_command)
 cli.add_command(pipelines.pipelines_group)
+cli.add_command(web.web_group)
 
 
 def _print_error(error: BaseException) -> None:

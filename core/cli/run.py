@@ -44,12 +44,23 @@ def make_engine(obj: CliContext, config: Config, store: Store) -> Engine:
 @click.command("run")
 @click.option("--once", is_flag=True, help="Run every enabled pipeline once, then exit "
               "(exit status 1 when a delivery is in error).")
+@click.option("--web", "with_web", is_flag=True,
+              help="Also serve the dashboard from this process ([web] host and port).")
 @click.pass_context
-def run_command(ctx: click.Context, once: bool) -> None:
+def run_command(ctx: click.Context, once: bool, with_web: bool) -> None:
     """Run the enabled pipelines on their schedules until SIGTERM/SIGINT."""
     from syncd import daemon
 
     with opened_store(ctx.obj) as (config, store):
         engine = make_engine(ctx.obj, config, store)
-        code = daemon.run(engine, once=once)
+        dashboard = None
+        if with_web:
+            from syncd.web.server import WebThread
+
+            dashboard = WebThread(config, store, engine.host, attached=True).start()
+        try:
+            code = daemon.run(engine, once=once)
+        finally:
+            if dashboard is not None:
+                dashboard.stop()
     ctx.exit(code)
