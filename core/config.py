@@ -205,10 +205,19 @@ class Config:
 
     @property
     def database_url(self) -> str:
+        """The state URL; a relative SQLite path is relative to the config file's folder."""
         url = self.settings.state.url
-        if url:
+        if not url:
+            return f"sqlite:///{(self.base_dir / 'syncd.db').resolve()}"
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        database = parsed.database
+        if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" \
+                or database.startswith("file:") or Path(database).is_absolute():
             return url
-        return f"sqlite:///{(self.base_dir / 'syncd.db').resolve()}"
+        absolute = str((self.base_dir / database).resolve())
+        return parsed.set(database=absolute).render_as_string(hide_password=False)
 
     @property
     def enabled_plugins(self) -> set[str]:

@@ -21,6 +21,7 @@ from syncd.plugins import Registry
 SUPPORTED_DATABASES = {"sqlite": "sqlite:///path/to/syncd.db",
                        "postgresql": "postgresql+psycopg://user@host/database"}
 CONNECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ENDPOINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(@[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 
 
 def _loc(parts: tuple[Any, ...]) -> str:
@@ -69,6 +70,8 @@ def _usage(pipelines: Iterable[tuple[int, Any]], registry: Registry) -> dict[str
         if not p.enabled:
             continue
         for kind, endpoint in (("source", p.source), *(("target", t) for t in p.targets)):
+            if not isinstance(endpoint, str):
+                continue  # a field error, reported with the pipeline
             name, conn = split_endpoint(endpoint)
             owner = registry.origin.get((kind, name))
             if owner is not None:
@@ -87,12 +90,13 @@ def check_plugins(raw_plugins: Any, pipelines: list[tuple[int, Any]],
     seen: set[str] = set()
     for i, p in pipelines:
         where = f"pipelines[{i}]"
-        if p.name in seen:
+        if p.name and p.name in seen:
             out.problems.append(f"{where}.name: {p.name!r} is used by another pipeline")
         seen.add(p.name)
         if not p.enabled:
             continue
-        _check_endpoint(out, f"{where}.source", p.source, "source", registry, raw_plugins)
+        if isinstance(p.source, str):
+            _check_endpoint(out, f"{where}.source", p.source, "source", registry, raw_plugins)
         for j, t in enumerate(p.targets):
             _check_endpoint(out, f"{where}.targets[{j}]", t, "target", registry, raw_plugins)
         _check_options(out, where, p, registry)
@@ -158,6 +162,10 @@ def _check_section(out: PluginCheck, name: str, section: Any, registry: Registry
 
 def _check_endpoint(out: PluginCheck, where: str, endpoint: str, kind: str, registry: Registry,
                     raw_plugins: Any) -> None:
+    if not ENDPOINT.match(endpoint):
+        out.problems.append(f"{where}: {endpoint!r} is not a {kind} name (write <name> or "
+                            "<name>@<connection>)")
+        return
     name, conn = split_endpoint(endpoint)
     table = registry.sources if kind == "source" else registry.targets
     if name not in table:
@@ -197,6 +205,8 @@ def _check_options(out: PluginCheck, where: str, pipeline: Any, registry: Regist
             continue  # reported as an unknown target
         model = getattr(cls, "options_model", None)
         table = pipeline.options.get(endpoint)
+        if table is not None and not isinstance(table, dict):
+            continue  # a field error, reported with the pipeline
         if model is None:
             if table is not None:
                 out.problems.append(f"{where}.options.{endpoint}: target "
@@ -221,6 +231,9 @@ def check_state_url(url: str | None) -> list[str]:
         return [f"state.url: {url.split('@')[-1]!r} is not a database URL "
                 "(sqlite:///path/syncd.db or postgresql+psycopg://user@host/db)"]
     backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return ["state.url: an in-memory SQLite database keeps nothing between runs; name a "
+                "file (sqlite:///path/to/syncd.db)"]
     if backend not in SUPPORTED_DATABASES:
         return [f"state.url: database {backend!r} is not supported (use sqlite or "
                 "postgresql+psycopg)"]

@@ -39,9 +39,15 @@ def test_config_check_bad_config_lists_every_problem_and_exits_2(tmp_path):
     (tmp_path / "syncd.toml").write_text(
         GOOD.replace('client_id = "amzn1.application-oa2-client.test"\n', "")
         .replace('["A1PA6795UKMFR9"]', "[]") + "\n[state]\nurl = 5\n"
+        + '\n[[pipelines]]\nname = "p"\nsource = "amazon@nope"\ntargets = ["lexofice"]\n'
+        + 'schedule = "every day"\n'
     )
     out = syncd("config", "check", cwd=tmp_path)
     assert out.returncode == 2
+    # field errors and the pipeline's references, all in one run
+    assert "pipelines[0].schedule:" in out.stderr
+    assert "pipelines[0].source: plugin 'amazon' has no connection 'nope'" in out.stderr
+    assert "pipelines[0].targets[0]: no plugin offers a target named 'lexofice'" in out.stderr
     assert "plugins.amazon.client_id: field required" in out.stderr
     assert "plugins.amazon.marketplace_ids:" in out.stderr
     assert "state.url: input should be a valid string" in out.stderr

@@ -282,6 +282,7 @@ def test_company_timezone(tmp_path, registry):
      "state.url: the driver 'pg8000' for postgresql is not installed"),
     ("postgresql+nosuch://u@h/db", "state.url: 'nosuch' is not a postgresql driver"),
     ("not a url", "state.url: 'not a url' is not a database URL"),
+    ("sqlite://", "state.url: an in-memory SQLite database keeps nothing"),
 ])
 def test_state_url_driver_checked(tmp_path, registry, url, message):
     with pytest.raises(ConfigError) as err:
@@ -338,3 +339,56 @@ def test_environment_overrides_a_connection_key(tmp_path, opt_registry, monkeypa
     assert cfg.connector_config("fake-target@shop-b")[1].api_key.get_secret_value() == (
         "sk-from-env-444")
     assert "sk-from-env-444" in cfg.secrets()
+
+
+def test_pipelines_with_wrong_types_are_reported_not_crashed_on(tmp_path, registry):
+    text = GOOD + """
+[[pipelines]]
+name = "x"
+source = 5
+targets = "fake-target"
+
+[[pipelines]]
+source = "fake-source"
+targets = ["fake-target", 7]
+
+[[pipelines]]
+source = "fake-source"
+targets = ["fake-target"]
+options = { fake-target = 5 }
+"""
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text), registry)
+    problems = err.value.problems
+    assert "pipelines[1].source: input should be a valid string" in problems
+    assert "pipelines[1].targets: input should be a valid list" in problems
+    assert "pipelines[2].name: field required" in problems
+    assert "pipelines[2].targets[1]: input should be a valid string" in problems
+    assert "pipelines[3].options.fake-target: input should be a valid dictionary" in problems
+    assert not any("used by another pipeline" in p for p in problems)
+
+
+def test_relative_sqlite_url_is_relative_to_the_config(tmp_path, registry, monkeypatch):
+    (tmp_path / "etc").mkdir()
+    path = tmp_path / "etc" / "syncd.toml"
+    path.write_text(GOOD + '\n[state]\nurl = "sqlite:///state/syncd.db"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(path, registry)
+    assert cfg.database_url == f"sqlite:///{tmp_path / 'etc' / 'state' / 'syncd.db'}"
+    path.write_text(GOOD + '\n[state]\nurl = "sqlite:////abs/x.db"\n', encoding="utf-8")
+    assert load_config(path, registry).database_url == "sqlite:////abs/x.db"
+
+
+def test_malformed_endpoint_names(tmp_path, registry):
+    text = GOOD.replace('source = "fake-source"', 'source = "fake-source@"').replace(
+        'targets = ["fake-target"]', 'targets = ["@shop", "fake-target@a@b"]')
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text), registry)
+    assert err.value.problems == [
+        "pipelines[0].source: 'fake-source@' is not a source name (write <name> or "
+        "<name>@<connection>)",
+        "pipelines[0].targets[0]: '@shop' is not a target name (write <name> or "
+        "<name>@<connection>)",
+        "pipelines[0].targets[1]: 'fake-target@a@b' is not a target name (write <name> or "
+        "<name>@<connection>)",
+    ]

@@ -54,11 +54,33 @@ class OtherDemo(SinkDemo):
         raise AssertionError("--only must not start other parts")
 
 
+class IdleDemo(SinkDemo):
+    """A part whose flows need a plugin that is not in the demo."""
+
+    name: ClassVar[str] = "idle"
+
+    def start(self, folder: Path) -> dict[str, Any]:
+        return {"enabled": True, "count": 0}
+
+    def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
+        return [] if "lexoffice" not in plugins else [{"name": "x"}]
+
+    def feed(self, importer) -> None:
+        """Nothing to push."""
+
+    def notes(self) -> list[str]:
+        return []
+
+    def stop(self) -> None:
+        """Nothing started."""
+
+
 class DemoPlugin:
     @hookimpl
     def register_demos(self, register):
         register(SinkDemo)
         register(OtherDemo)
+        register(IdleDemo)
 
 
 @pytest.fixture
@@ -113,7 +135,13 @@ def test_demo_exits_non_zero_when_a_delivery_ends_in_error(demo):
 def test_demo_only_names_a_part(demo):
     result = demo("--only", "nope")
     assert result.exit_code == 2
-    assert "no demo part named nope (available: other, sink)" in result.output
+    assert "no demo part named nope (available: idle, other, sink)" in result.output
+
+
+def test_a_part_without_pipelines_is_named(demo):
+    result = demo("--only", "idle")
+    assert result.exit_code == 0, result.output
+    assert "idle: no pipeline with the plugins in this demo (testing)" in result.output
 
 
 def test_demo_never_empties_a_folder_with_a_real_config(demo, tmp_path):

@@ -75,7 +75,8 @@ def test_a_lost_lease_stops_the_steps_and_records_nothing(spine, document_sink, 
 def test_the_heartbeat_reports_rows_it_no_longer_owns(syncd_store, make_document):
     syncd_store.ingest("p", "test", ["a"], [make_document("k1"), make_document("k2")], None)
     claimed = syncd_store.claim("p", "me", 10, timedelta(seconds=5), lambda d: None)
-    beat = Heartbeat(syncd_store, "me", [c.delivery_id for c in claimed], timedelta(seconds=5))
+    beat = Heartbeat(syncd_store, "me", timedelta(seconds=5))
+    beat.track(c.delivery_id for c in claimed)
     with syncd_store.tx() as conn:
         conn.execute(deliveries.update().where(deliveries.c.id == claimed[0].delivery_id)
                      .values(lease_owner="rival"))

@@ -83,3 +83,13 @@ def test_poison_body_goes_to_error_alone(state_url, make_document):
     (bad,) = store.list_documents(state="error")
     assert bad.source_key == "k1" and "no longer validates" in bad.error
     store.close()
+
+
+def test_a_format_failing_only_when_formatting_poisons_nothing(syncd_store, make_document):
+    from syncd.connectors import NumberSeries
+
+    syncd_store.ingest("p", "test", ["a"], [make_document("k1")], None)
+    bad = NumberSeries("inv", "INV-{seq:xd}", yearly_reset=False)
+    assert syncd_store.claim("p", "w", 10, timedelta(minutes=5), lambda d: bad) == []
+    (row,) = syncd_store.list_documents(state="error")
+    assert "cannot format" in row.error and row.number is None

@@ -127,7 +127,8 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
             stack.callback(part.stop)
             parts.append(part)
         present = set(tables)
-        pipelines = [p for part in parts for p in part.pipelines(present)]
+        offered = {part.name: part.pipelines(present) for part in parts}
+        pipelines = [p for part in parts for p in offered[part.name]]
         path = folder / "syncd.toml"
         path.write_text(MARKER + tomli_w.dumps(demo_config(tables, pipelines)), encoding="utf-8")
         out.print(f"[bold]syncd demo[/]: {', '.join(p.name for p in parts)}; "
@@ -143,6 +144,9 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         code = daemon.run(engine, once=True, handle_signals=False)
         failed = _report(out, store, config)
         for part in parts:
+            if not offered[part.name]:
+                out.print(f"{part.name}: no pipeline with the plugins in this demo "
+                          f"({', '.join(sorted(present))})", soft_wrap=True, highlight=False)
             for note in part.notes():
                 out.print(note, soft_wrap=True, highlight=False)
         hint(f"Inspect with: syncd -c {path} documents list", out)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from syncd.errors import ConfigError
 from syncd.log import get_logger
@@ -29,25 +28,32 @@ def check_lease(lease: timedelta) -> None:
 
 
 class Heartbeat:
-    """Keeps `ids` leased to `owner` until they are `done()` or the heartbeat stops."""
+    """Keeps the tracked deliveries leased to `owner` until they are `done()`.
 
-    def __init__(self, store: Store, owner: str, ids: Iterable[int], lease: timedelta) -> None:
+    One thread per engine, started with the first tracked claim: starting a thread per claim
+    costs more than a small claim's delivery on a loaded machine.
+    """
+
+    def __init__(self, store: Store, owner: str, lease: timedelta) -> None:
         self.store = store
         self.owner = owner
         self.lease = lease
-        self._active = set(ids)
+        self._active: set[int] = set()
         self._lost: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.lease.total_seconds())
+    def track(self, ids: Iterable[int]) -> None:
+        """Renew these from now on (a newly claimed batch)."""
+        ids = set(ids)
+        with self._lock:
+            self._active |= ids
+            self._lost -= ids
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="lease-heartbeat",
+                                                daemon=True)
+                self._thread.start()
 
     def done(self, delivery_id: int) -> None:
         """The row's outcome is committed (or handed back): no more renewals for it."""
@@ -57,6 +63,12 @@ class Heartbeat:
     def lost(self, delivery_id: int) -> bool:
         with self._lock:
             return delivery_id in self._lost
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.lease.total_seconds())
+            self._thread = None
 
     def beat(self) -> None:
         """One renewal; public so tests can drive it without waiting."""
@@ -70,7 +82,7 @@ class Heartbeat:
             get_logger("syncd.engine").error("lease lost; not sending these any further",
                                              deliveries=sorted(gone), worker=self.owner)
         with self._lock:
-            self._lost |= gone
+            self._lost |= gone & self._active
             self._active -= gone
 
     def _run(self) -> None:

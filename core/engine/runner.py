@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -109,6 +109,7 @@ class Engine:
         self.flush_every = flush_every
         self.claim_size = claim_size or self.settings.batch_size
         self._connectors: dict[tuple[str, str, str], Any] = {}
+        self.heartbeat = Heartbeat(store, self.owner, self.settings.lease)
 
     # -- connectors -----------------------------------------------------------------------
 
@@ -131,6 +132,7 @@ class Engine:
         return self._connectors[key]
 
     def close(self) -> None:
+        self.heartbeat.close()
         for connector in self._connectors.values():
             try:
                 connector.close()
@@ -296,45 +298,47 @@ class Engine:
                 heartbeat.done(o.claimed.delivery_id)
             pending = []
 
-        with Heartbeat(self.store, self.owner, [c.delivery_id for c in claimed],
-                       self.settings.lease) as heartbeat:
-            try:
-                failed = self._fetch(pipeline, claimed, heartbeat)
-                jobs = {c.delivery_id: self.job(pipeline, c) for c in claimed
-                        if c.delivery_id not in failed}
-                self._prepare(pipeline, jobs)
-                for current in claimed:
-                    if self.stop.is_set():
-                        break
-                    started += 1
-                    if heartbeat.lost(current.delivery_id):
-                        continue
-                    outcome = failed.get(current.delivery_id) or delivery.attempt(
-                        self.target(pipeline, current.target), current,
-                        jobs[current.delivery_id], self.settings, record,
-                        lambda c=current: not heartbeat.lost(c.delivery_id))
-                    if outcome is None:  # the lease was lost mid-way: nothing more is sent
-                        continue
-                    stats.count(outcome)
-                    pending.append(outcome)
-                    if keep is not None:
-                        keep.append(outcome)
-                    if outcome.state == "error":
-                        log().warning("delivery failed", pipeline=pipeline.name,
-                                      target=current.target, step=outcome.step,
-                                      document=current.document.identity,
-                                      error=outcome.error_message)
-                    now = time.monotonic()
-                    if len(pending) >= self.flush_every or now - flushed > 1.0:
-                        flush()
-                        flushed = now
-            finally:
-                flush()
-                untouched = [c.delivery_id for c in claimed[started:]]
-                if untouched:
-                    released = self.store.release(self.owner, untouched)
-                    log().info("leases handed back", pipeline=pipeline.name, released=released,
-                               stopping=self.stop.is_set())
+        heartbeat = self.heartbeat
+        heartbeat.track(c.delivery_id for c in claimed)
+        try:
+            failed = self._fetch(pipeline, claimed, heartbeat)
+            jobs = {c.delivery_id: self.job(pipeline, c) for c in claimed
+                    if c.delivery_id not in failed}
+            self._prepare(pipeline, jobs)
+            for current in claimed:
+                if self.stop.is_set():
+                    break
+                started += 1
+                if heartbeat.lost(current.delivery_id):
+                    continue
+                outcome = failed.get(current.delivery_id) or delivery.attempt(
+                    self.target(pipeline, current.target), current,
+                    jobs[current.delivery_id], self.settings, record,
+                    lambda c=current: not heartbeat.lost(c.delivery_id))
+                if outcome is None:  # the lease was lost mid-way: nothing more is sent
+                    continue
+                stats.count(outcome)
+                pending.append(outcome)
+                if keep is not None:
+                    keep.append(outcome)
+                if outcome.state == "error":
+                    log().warning("delivery failed", pipeline=pipeline.name,
+                                  target=current.target, step=outcome.step,
+                                  document=current.document.identity,
+                                  error=outcome.error_message)
+                now = time.monotonic()
+                if len(pending) >= self.flush_every or now - flushed > 1.0:
+                    flush()
+                    flushed = now
+        finally:
+            flush()
+            for c in claimed:
+                heartbeat.done(c.delivery_id)
+            untouched = [c.delivery_id for c in claimed[started:]]
+            if untouched:
+                released = self.store.release(self.owner, untouched)
+                log().info("leases handed back", pipeline=pipeline.name, released=released,
+                           stopping=self.stop.is_set())
 
     def run_cycle(self, pipeline: PipelineSettings, *, pull: bool = True) -> CycleSummary:
         """Pull (when due) and deliver; logs one summary line."""
@@ -369,78 +373,17 @@ class Engine:
                    seconds=round(summary.seconds, 3), pull_error=pull_error)
         return summary
 
-    # -- operator actions -----------------------------------------------------------------
+    # -- operator actions (syncd.engine.operations) ------------------------------------
 
     def resend(self, doc_ids: Sequence[int], actor: str) -> list[tuple[bool, str]]:
         """Deliver done (or revised) documents again, unless the remote still has them."""
-        results: list[tuple[bool, str]] = []
-        rows = self.store.deliveries_of(doc_ids, ("done", "revised"))
-        by_doc = {r.document_id for r in rows}
-        for doc_id in doc_ids:
-            if doc_id not in by_doc:
-                results.append((False, f"document {doc_id}: no done delivery to send again"))
-        for row in rows:
-            pipeline = self.config.pipeline(row.pipeline)
-            self.store.queue_resend([row.id], actor)
-            _, outcomes = self.deliver(pipeline, only_ids=[row.id])
-            if not outcomes:
-                results.append((False, f"document {row.document_id}: {row.target} is busy; "
-                                       "queued for the next run"))
-                continue
-            out = outcomes[0]
-            if out.result == "refused":
-                results.append((False, f"document {row.document_id}: {row.target} still has "
-                                       f"it as {out.remote_ref}; refusing to send it twice "
-                                       "(remove it there first)"))
-            elif out.state == "done":
-                results.append((True, f"document {row.document_id}: sent again to "
-                                      f"{row.target} as {out.remote_ref}"))
-            else:
-                results.append((False, f"document {row.document_id}: {row.target}: "
-                                       f"{out.error_message} ({out.state})"))
-        return results
+        from syncd.engine.operations import resend
+
+        return resend(self, doc_ids, actor)
 
     def reload(self, pipeline: PipelineSettings, start: date, end: date, actor: str,
                progress: ReloadProgress | None = None) -> tuple[IngestStats, bool]:
-        """Re-read [start, end] in windows of the source's max_window; resumable.
+        """Re-read [start, end] in windows of the source's max_window; resumable."""
+        from syncd.engine.operations import reload
 
-        Returns the pull statistics and whether every window was read. Known documents get
-        deliveries for targets that do not have them yet (a target added to the pipeline).
-        """
-        if not pipeline.enabled:
-            raise SyncdError(f"pipeline {pipeline.name!r} is disabled (enabled = false); "
-                             "enable it to reload")
-        if end < start:
-            raise SyncdError(f"--to {end} is before --from {start}")
-        source = self.source(pipeline)
-        in_place = self.in_place(pipeline)
-        stop = end + timedelta(days=1)
-        job = self.store.start_reload(pipeline.name, start, stop, actor)
-        size = source.discover().max_window
-        every = Window(start, stop).split(size) if size else [Window(start, stop)]
-        todo = [w for w in every if w.start >= job.done_until]
-        if progress:
-            progress.start(len(every), len(every) - len(todo))
-        stats = IngestStats()
-        for window in todo:
-            if self.stop.is_set():
-                break
-            for batch in source.read(None, window):
-                got = self.store.ingest(pipeline.name, pipeline.source, pipeline.targets,
-                                        batch.items, None, store_cursor=False,
-                                        reload_id=job.id, actor=actor, in_place=in_place)
-                stats.add(got)
-                if progress:
-                    progress.documents(got.documents)
-            self.store.ingest(pipeline.name, pipeline.source, pipeline.targets, [], None,
-                              store_cursor=False, reload_id=job.id,
-                              reload_done_until=window.end, actor=actor)
-            log().info("reload window", pipeline=pipeline.name, start=str(window.start),
-                       end=str(window.end), documents=stats.documents)
-            if progress:
-                progress.window(window)
-        complete = not self.stop.is_set()
-        if complete:
-            self.store.finish_reload(job.id)
-        self.deliver(pipeline)
-        return stats, complete
+        return reload(self, pipeline, start, end, actor, progress)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from syncd.connectors import NumberSeries
 from syncd.model import Document
-from syncd.numbering import check_format
+from syncd.numbering import format_number
 from syncd.store.attachments import AttachmentsMixin
 from syncd.store.links import LINK_RECHECK_SECONDS, LinksMixin
 from syncd.store.numbering import Numbering, NumberingMixin
@@ -149,11 +149,13 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         need: dict[int, tuple[Document, NumberSeries]] = {}
         refused: dict[int, tuple[str, str]] = {}
         validated: set[int] = set()
+        checked: set[NumberSeries] = set()
         for doc_id in unnumbered:
             try:
                 series = numbering(parsed[doc_id])
-                if series is not None:
-                    check_format(series)
+                if series is not None and series not in checked:
+                    format_number(series, 1, today)  # a broken format fails here, alone
+                    checked.add(series)
             except Exception as exc:  # a refusal or broken series: this document alone
                 refused[doc_id] = (type(exc).__name__, f"not numbered: {exc}")
                 continue
@@ -259,8 +261,10 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
                     done_at=sa.bindparam("b_done"), lease_owner=None, lease_expires_at=None,
                     updated_at=now),
                 [self._outcome_params(o, now) for o in mine])
+            # a single step's result is the delivery's remote reference: no extra row
             self._write_steps(conn, owner, [(o.claimed.delivery_id, *o.last_step)
-                                            for o in mine if o.last_step and o.state == "done"])
+                                            for o in mine if o.last_step and o.state == "done"
+                                            and o.last_step[1] > 0])
             done = [o for o in mine if o.state == "done"]
             if done:
                 # the content changed while it was on its way: the operator decides

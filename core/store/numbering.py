@@ -40,16 +40,21 @@ class NumberingMixin(StoreBase):
         for doc_id, (doc, series) in sorted(need.items()):
             issued = doc.issue_date or today
             year = issued.year if series.yearly_reset else 0
-            check_format(series)  # before a number is spent on it
             key = (series.name, year, series.format, series.yearly_reset)
             groups.setdefault(key, []).append((doc_id, issued))
         out: dict[int, Numbered] = {}
         for (name, year, fmt, reset), group in sorted(groups.items(), key=lambda kv: kv[0][:2]):
-            first = self._allocate(conn, name, year, fmt, len(group), now)
             series = NumberSeries(name, fmt, reset)
+            check_format(series)  # before a number is spent on it
+            first = self._allocate(conn, name, year, fmt, len(group), now)
             for offset, (doc_id, issued) in enumerate(group):
-                out[doc_id] = Numbered(format_number(series, first + offset, issued), name,
-                                       issued)
+                try:
+                    number = fmt.format(seq=first + offset, year=issued.year,
+                                        month=issued.month, day=issued.day,
+                                        yy=issued.year % 100)
+                except (ValueError, TypeError):
+                    number = format_number(series, first + offset, issued)  # explains it
+                out[doc_id] = Numbered(number, name, issued)
         if out:
             conn.execute(
                 documents.update().where(documents.c.id == sa.bindparam("b_id")).values(

@@ -34,15 +34,20 @@ class StepsMixin(StoreBase):
 
     def _write_steps(self, conn: sa.Connection, owner: str,
                      rows: Sequence[tuple[int, str, int, StepResult]]) -> None:
+        """Upsert step results in one executemany (a repeated step keeps the newest)."""
+        if not rows:
+            return
         now = utcnow()
-        for delivery_id, step, position, result in rows:
-            values = {"position": position, "ref": result.ref,
-                      "detail": jsonable(dict(result.detail)) if result.detail else None,
-                      "worker": owner, "done_at": now}
-            conn.execute(self._insert(delivery_steps).values(
-                delivery_id=delivery_id, step=step, **values).on_conflict_do_update(
-                index_elements=[delivery_steps.c.delivery_id, delivery_steps.c.step],
-                set_=values))
+        stmt = self._insert(delivery_steps)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[delivery_steps.c.delivery_id, delivery_steps.c.step],
+            set_={name: stmt.excluded[name]
+                  for name in ("position", "ref", "detail", "worker", "done_at")})
+        conn.execute(stmt, [
+            {"delivery_id": delivery_id, "step": step, "position": position,
+             "ref": result.ref, "worker": owner, "done_at": now,
+             "detail": jsonable(dict(result.detail)) if result.detail else None}
+            for delivery_id, step, position, result in rows])
 
     def _steps_of(self, conn: sa.Connection,
                   ids: Sequence[int]) -> dict[int, dict[str, StepResult]]:
