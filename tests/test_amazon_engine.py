@@ -106,3 +106,15 @@ def test_pipeline_uploads_once_and_resends_after_a_rejection(engine_parts, tmp_p
         assert run_once(engine_parts, path) == 0
         assert len(emu.state.feeds) == 15
         assert emu.state.duplicate_uploads == []
+
+
+def test_a_report_refused_as_a_whole_makes_run_once_fail(engine_parts, tmp_path):
+    """Issue 15 item 4 through the engine: a UTF-16 VIDR is an error, not a quiet pull."""
+    with AmazonEmulator([DEMO_VIDR], speedup=100, fresh_dates=True) as emu:
+        path = tmp_path / "syncd.toml"
+        path.write_text(COMPANY + emu.config_toml(**FAST) + PIPELINE)
+        emu.state.report_body = "marketplace-id\tshipping-id\n".encode("utf-16")
+        assert run_once(engine_parts, path) != 0
+        assert not emu.state.feeds
+        assert run_once(engine_parts, path) == 0  # the next report is fine again
+        assert len(emu.state.feeds) == 14

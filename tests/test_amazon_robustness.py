@@ -241,3 +241,23 @@ def test_with_the_models_the_summary_names_them(emulator, shared_specs):
     assert emulator.specs.enabled
     assert "reports_2021-06-30.json" in emulator.validation_summary()
     assert emulator.validation_summary().endswith(": 0 finding(s)")
+
+
+# the fault-injecting proxy used by tests/test_amazon_faults.py ----------------------------
+def test_fault_proxy_answers_instead_of_amazon_or_spoils_its_answer(emulator):
+    from syncd_amazon.sandbox.proxy import FaultProxy
+
+    form = {"grant_type": "refresh_token", "refresh_token": emulator.refresh_token,
+            "client_id": emulator.client_id, "client_secret": emulator.client_secret}
+    with FaultProxy(emulator.url, rate=1.0, seed=1, faults=("429",)) as proxy:
+        assert httpx.post(f"{proxy.url}/auth/o2/token", data=form).status_code == 429
+        assert emulator.state.tokens_issued == 0  # never forwarded
+    with FaultProxy(emulator.url, rate=1.0, seed=1, faults=("garbage",)) as proxy:
+        spoiled = httpx.post(f"{proxy.url}/auth/o2/token", data=form)
+        assert spoiled.status_code == 200 and spoiled.text.startswith("<html>")
+        assert emulator.state.tokens_issued == 1  # processed, the answer lost
+        assert proxy.faults_seen == [("/auth/o2/token", "garbage")]
+    with FaultProxy(emulator.url, rate=0.0) as proxy:
+        clean = httpx.post(f"{proxy.url}/auth/o2/token", data=form)
+        assert clean.status_code == 200 and clean.json()["access_token"].startswith("Atza|")
+        assert httpx.get(f"{proxy.url}/_records").json()["tokens_issued"] == 2

@@ -10,6 +10,7 @@ one process, so an in-memory log held per process is exact and costs nothing.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import re
@@ -140,4 +141,5 @@ def backend_for(state_url: str | None) -> LimitBackend:
         backend = _backends.get(key)
         if backend is None:
             backend = _backends[key] = PostgresLimits(str(state_url)) if is_pg else LimitBackend()
+            atexit.register(backend.close)  # the pool's connection and threads end cleanly
         return backend

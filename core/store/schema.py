@@ -42,6 +42,7 @@ documents = sa.Table(
 )
 sa.Index("ix_documents_number", documents.c.number_series, documents.c.number, unique=True)
 sa.Index("ix_documents_number_text", documents.c.number)
+sa.Index("ix_documents_status_id", documents.c.status, documents.c.id)
 
 revisions = sa.Table(
     "document_revisions",
@@ -90,6 +91,7 @@ deliveries = sa.Table(
 sa.Index("ix_deliveries_due", deliveries.c.pipeline, deliveries.c.state,
          deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_blocked", deliveries.c.blocked_by)
+sa.Index("ix_deliveries_state_document", deliveries.c.state, deliveries.c.document_id)
 
 delivery_steps = sa.Table(
     "delivery_steps",

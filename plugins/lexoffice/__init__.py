@@ -1,0 +1,1 @@
+"""syncd plugin for lexoffice / Lexware Office: bookkeeping vouchers with their PDF."""
