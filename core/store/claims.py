@@ -240,9 +240,13 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         d = deliveries
         with self.tx() as conn:
             ids = [o.claimed.delivery_id for o in outcomes]
-            owned = set(conn.execute(self._lock(sa.select(d.c.id).where(
-                d.c.id.in_(ids), d.c.lease_owner == owner, d.c.state == "processing")))
-                .scalars())
+            # rows still ours, with their document's current revision (it may have changed
+            # while the delivery was on its way: then the operator decides, state revised)
+            owned = dict(conn.execute(self._lock(
+                sa.select(d.c.id, documents.c.revision)
+                .join(documents, documents.c.id == d.c.document_id).where(
+                    d.c.id.in_(ids), d.c.lease_owner == owner, d.c.state == "processing")))
+                .tuples().all())
             lost = [o for o in outcomes if o.claimed.delivery_id not in owned]
             mine = [o for o in outcomes if o.claimed.delivery_id in owned]
             if not mine:
@@ -260,19 +264,13 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
                                                         d.c.delivered_revision),
                     done_at=sa.bindparam("b_done"), lease_owner=None, lease_expires_at=None,
                     updated_at=now),
-                [self._outcome_params(o, now) for o in mine])
+                [self._outcome_params(o, now, owned[o.claimed.delivery_id]) for o in mine])
             # a single step's result is the delivery's remote reference: no extra row
             self._write_steps(conn, owner, [(o.claimed.delivery_id, *o.last_step)
                                             for o in mine if o.last_step and o.state == "done"
                                             and o.last_step[1] > 0])
             done = [o for o in mine if o.state == "done"]
             if done:
-                # the content changed while it was on its way: the operator decides
-                conn.execute(d.update().where(
-                    d.c.id.in_([o.claimed.delivery_id for o in done]),
-                    d.c.delivered_revision < sa.select(documents.c.revision).where(
-                        documents.c.id == d.c.document_id).scalar_subquery()
-                ).values(state="revised"))
                 # deliveries waiting for these documents (links) look again now
                 conn.execute(d.update().where(
                     d.c.blocked_by.in_({o.claimed.document_id for o in done}),
@@ -295,12 +293,13 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         return lost
 
     @staticmethod
-    def _outcome_params(o: Outcome, now: datetime) -> dict[str, Any]:
+    def _outcome_params(o: Outcome, now: datetime, revision: int) -> dict[str, Any]:
         done = o.state == "done"
         current = o.claimed
+        changed = done and o.result != "refused" and revision > current.revision
         return {
             "b_id": current.delivery_id,
-            "b_state": o.state,
+            "b_state": "revised" if changed else o.state,
             "b_attempts": current.attempts + 1,
             "b_next": o.next_attempt_at or now,
             "b_doubt": o.in_doubt,

@@ -1,0 +1,1 @@
+"""Amainvoice connector: the invoices and credit notes Amainvoice writes for Amazon sales."""

@@ -1,0 +1,61 @@
+"""Amainvoice's share of `syncd demo`: the emulator with a small SYNTHETIC dataset.
+
+Three days of about ten orders each (some 30 invoices and credit notes, with a split shipment,
+refunds, B2B and late rows) feed every invoicing target the demo has: Xentral and lexoffice
+when their plugins are installed. With neither present there is no target that takes
+Amainvoice documents, so the part contributes no pipeline and says so in its notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from syncd.demo import DemoPart
+from syncd_amainvoice.sandbox import AmainvoiceEmulator, Dataset
+
+TARGETS = ("xentral", "lexoffice")
+
+
+class AmainvoiceDemo(DemoPart):
+    name = "amainvoice"
+    plugin = "amainvoice"
+
+    def __init__(self) -> None:
+        self.emulator: AmainvoiceEmulator | None = None
+        self.targets: list[str] = []
+
+    def start(self, folder: Path) -> dict[str, Any]:
+        probe = AmainvoiceEmulator()
+        start = probe.today() - timedelta(days=3)
+        self.emulator = AmainvoiceEmulator(Dataset(start, 3, per_day=9, seed=11,
+                                                   refund_ratio=0.25, split_ratio=0.2),
+                                           rate=20).start()
+        return self.emulator.config_values(lookback="3d")
+
+    def pipelines(self, plugins: Collection[str]) -> list[dict[str, Any]]:
+        self.targets = [t for t in TARGETS if t in plugins]
+        if not self.targets:
+            return []
+        return [{"name": "amainvoice-import", "source": "amainvoice", "targets": self.targets,
+                 "schedule": "1h"}]
+
+    def notes(self) -> list[str]:
+        if self.emulator is None:
+            return []
+        received = self.emulator.received()
+        lines = [f"Amainvoice emulator: {len(received)} requests "
+                 f"({len(self.emulator.received('throttle-text'))} throttled), "
+                 f"{len(self.emulator.pdf_requests)} PDF downloads"]
+        if not self.targets:
+            lines.append("Amainvoice: no pipeline, because neither the xentral nor the "
+                         "lexoffice plugin is installed (they are the targets that take "
+                         "Amainvoice documents)")
+        return lines
+
+    def stop(self) -> None:
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
