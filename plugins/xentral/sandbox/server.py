@@ -1,0 +1,255 @@
+"""The Xentral emulator: the v3 Business Documents calls syncd makes (and v1 payment status).
+
+A real threaded HTTP server on 127.0.0.1. It checks the Bearer token (401 problem when wrong
+or `token_expired`), enforces 100 requests/minute per instance in a fixed window with
+`X-RateLimit-Limit`/`-Remaining` on every answer and `Retry-After`/`X-RateLimit-Reset` on 429,
+validates every request body and list filter against the OpenAPI files (400
+`request-validation` problems naming the field paths) and its own answers too, keeps
+document numbers unique per kind, knows only the products, customers, projects and documents
+it holds, logs attached files in the document's activity, and records every request.
+`fail_next` injects a 500 before or after processing, a 429, or a success answer without the
+expected data ("garbage").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
+
+import click
+
+from syncd.log import get_logger
+from syncd_xentral.sandbox.routes import Routes, SandboxError
+from syncd_xentral.sandbox.specs import SpecValidator, default_specs_dir
+from syncd_xentral.sandbox.state import EmulatorState, RateWindow, Recorded
+
+log = get_logger("syncd_xentral.sandbox")
+PROBLEM = "application/problem+json"
+
+
+def _parse_filters(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str, Any]], dict]:
+    """deepObject `filter[n][key|op|value]` (value[] for lists) plus the other parameters."""
+    filters: dict[int, dict[str, Any]] = {}
+    other: dict[str, str] = {}
+    pattern = re.compile(r"^filter\[(\d+)\]\[(key|op|value)\](\[\d*\])?$")
+    for name, value in pairs:
+        match = pattern.match(name)
+        if not match:
+            other[name] = value
+            continue
+        entry = filters.setdefault(int(match.group(1)), {})
+        if match.group(3) is not None:
+            entry.setdefault("value", []).append(value)
+        else:
+            entry[match.group(2)] = value
+    out = []
+    for index in sorted(filters):
+        entry = filters[index]
+        if "key" not in entry or "op" not in entry:
+            raise SandboxError(400, {f"filter.{index}": ["The filter needs a key and an op."]})
+        out.append((entry["key"], entry["op"], entry.get("value")))
+    return out, other
+
+
+class XentralEmulator:
+    """Start with `.start()` (a free port by default); `.config_values()` for syncd."""
+
+    name = "xentral"
+    command: ClassVar[click.Command]
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, token: str = "sandbox-token",
+                 projects: tuple[str, ...] = ("1", "3", "4"), limit: int = 100,
+                 period: float = 60.0, specs_dir: Any = None,
+                 products: tuple[str, ...] = ("PORTO", "RABATT", "GESCHENK")) -> None:
+        self.host, self.port = host, port
+        self.state = EmulatorState(token=token, projects=set(projects),
+                                   rate=RateWindow(limit, period))
+        self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
+        self.routes = Routes(self.state)
+        for number in products:
+            self.state.add_product(number)
+        self.collective_customer = self.state.add_customer("Amazon Sammelkunde",
+                                                           country="DE")
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def bind(self) -> ThreadingHTTPServer:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        log.info("xentral sandbox listening", url=self.url, spec_validation=self.specs.enabled)
+        return self._server
+
+    def start(self) -> XentralEmulator:
+        server = self.bind()
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
+                                        name="xentral-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        server = self._server or self.bind()
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> XentralEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def config_values(self, **overrides: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "enabled": True, "base_url": self.url, "token": self.state.token,
+            "project_fba": "3", "project_fbm": "4", "customer": "collective",
+            "collective_customer_id": self.collective_customer,
+            "requests_per_minute": max(1, round(self.state.rate.limit * 60
+                                                / self.state.rate.period)),
+        }
+        values.update(overrides)
+        return values
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: XentralEmulator
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        emulator, state = self.emulator, self.emulator.state
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        route = emulator.routes.find(method, parts.path)
+        operation = route.operation if route else "unknown"
+        headers: dict[str, str] = {}
+        body: Any = None
+        recorded: Any = None
+        with state.lock:
+            allowed, remaining, reset = state.rate.take()
+            faults = state.fail_next.get(operation) or []
+            fault = faults.pop(0) if faults else None
+        headers["X-RateLimit-Limit"] = str(state.rate.limit)
+        headers["X-RateLimit-Remaining"] = str(remaining)
+        try:
+            if not allowed or fault == "429":
+                wait = 1 if allowed else max(1, int(reset - time.time() + 0.999))
+                headers.update({"Retry-After": str(wait), "X-RateLimit-Reset": str(int(reset))})
+                raise SandboxError(429, None, plain={"message": "Too Many Requests"})
+            self._authorize()
+            if route is None:
+                raise SandboxError(404, None, title=f"No route {method} {parts.path}")
+            payload = None
+            if method in ("POST", "PATCH"):
+                payload, recorded = self._body(raw, route.template, method)
+            if fault == "before":
+                raise SandboxError(500, None, plain={"message": "Server Error"})
+            filters, params = _parse_filters(parse_qsl(parts.query, keep_blank_values=True))
+            if method == "GET" and filters:
+                self._check_filters(route.template, filters)
+            status, body = route.handler(route.match, payload, filters, params)
+            if fault == "after":  # processed, but the caller never learns the answer
+                raise SandboxError(500, None, plain={"message": "Server Error"})
+            if fault == "garbage":  # processed, answered with something unreadable
+                body = {"unexpected": True}
+        except SandboxError as exc:
+            status, body = exc.status, exc.body()
+        except Exception as exc:  # an emulator bug still answers, and says what broke
+            log.exception("xentral sandbox handler failed", operation=operation)
+            status, body = 500, {"message": f"{type(exc).__name__}: {exc}"}
+        state.record(Recorded(operation, method, parts.path, status, recorded,
+                              time.monotonic()))
+        if route is not None and emulator.specs.enabled:  # the emulator keeps to the spec too
+            wrong = emulator.specs.response_errors(method.lower(), route.template, status, body)
+            if wrong:
+                with state.lock:
+                    state.spec_violations += [f"response {method} {route.template} {status}: "
+                                              f"{p}: {m}" for p, m in wrong]
+        content_type = PROBLEM if status in (400, 401, 403, 404, 409, 415) else \
+            "application/json"
+        data = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        for key, value in {**headers, "Content-Type": content_type}.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorize(self) -> None:
+        state = self.emulator.state
+        given = self.headers.get("Authorization", "")
+        if given != f"Bearer {state.token}" or state.token_expired:
+            raise SandboxError(401, None, title="Unauthenticated.",
+                               detail="The access token is invalid or has expired.")
+
+    def _check_filters(self, template: str, filters: list[tuple[str, str, Any]]) -> None:
+        violations = self.emulator.specs.filter_errors(template, filters)
+        if violations:
+            with self.emulator.state.lock:
+                self.emulator.state.spec_violations += [f"GET {template}: {p}: {m}"
+                                                        for p, m in violations]
+            raise SandboxError(400, {p: [m] for p, m in violations})
+
+    def _body(self, raw: bytes, template: str, method: str) -> tuple[Any, Any]:
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        if content_type != "application/json":
+            raise SandboxError(415, None, title=f"Unsupported content type {content_type!r}")
+        try:
+            payload = json.loads(raw or b"null")
+        except ValueError:
+            raise SandboxError(400, {"(body)": ["The request body is not JSON."]}) from None
+        recorded = payload
+        if isinstance(payload, dict) and "fileContent" in payload:
+            try:
+                size = len(base64.b64decode(str(payload["fileContent"]), validate=True))
+            except (binascii.Error, ValueError):
+                raise SandboxError(400, {"fileContent": ["The fileContent must be base64."]}
+                                   ) from None
+            recorded = {**payload, "fileContent": f"<{size} bytes>"}
+        violations = self.emulator.specs.errors(method.lower(), template, payload)
+        if violations:
+            with self.emulator.state.lock:
+                self.emulator.state.spec_violations += [f"{method} {template}: {p}: {m}"
+                                                        for p, m in violations]
+            grouped: dict[str, list[str]] = {}
+            for path, message in violations:
+                grouped.setdefault(path, []).append(message)
+            raise SandboxError(400, grouped)
+        return payload, recorded
