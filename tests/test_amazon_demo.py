@@ -19,7 +19,11 @@ def test_demo_runs_the_whole_amazon_flow(tmp_path):
         assert number in out.stdout
     assert "14 UPLOAD_VAT_INVOICE feed(s), 0 rejected, 0 duplicate(s)" in out.stdout
     assert "is-amazon-invoiced=true" in out.stdout
-    assert "amazon-invoices: amazon → amazon (14 document(s))" in out.stdout
+    # every flow that exists: the seeds' two and Amazon's own, Amazon's invoices also to Xentral
+    assert "amazon-invoices: amazon → amazon, xentral (14 document(s))" in out.stdout
+    assert "afterbuy: afterbuy → lexoffice (12 document(s))" in out.stdout
+    assert "amainvoice-import: amainvoice → xentral, lexoffice" in out.stdout
+    assert "no pipeline" not in out.stdout
     assert "PDFs (exactly as uploaded, 14)" in out.stdout
     assert " error " not in out.stdout
     text = PdfReader(pdfs[0]).pages[0].extract_text()
