@@ -8,11 +8,11 @@ own: cursors, steps, attachments and remote ids are the engine's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from syncd.model import Seller
@@ -81,8 +81,6 @@ class ConnectorContext:
     """Pushed files for this pipeline (sources only)."""
     base_dir: Path | None = None
     """The folder of syncd.toml: relative paths in a plugin's config resolve against it."""
-    services: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    """Transitional (spine v2 removes it): Amazon's `lookup_number`, replaced by `Job.links`."""
 
     def __post_init__(self) -> None:
         if not self.endpoint:

@@ -7,7 +7,7 @@ config, plugins without a config section (renderers) always.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,6 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
 
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
-    services: Mapping[str, Any] | None = None,
     inbox: Inbox | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
@@ -68,9 +67,6 @@ def build_connector(
     `name` is the endpoint as the pipeline writes it; `"lexoffice@shop-b"` gets the
     connection's config, its own data folder (`data/lexoffice@shop-b`) and that endpoint in
     its context.
-
-    `services` are engine functions connectors may call, e.g. ``lookup_number(source,
-    source_key) -> str | None`` (the number the engine gave a document).
     """
     registry = host.registry
     table = registry.sources if kind == "source" else registry.targets
@@ -93,7 +89,6 @@ def build_connector(
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
         renderer=build_renderer(config, host, pipeline),
         http=HttpClients(config.database_url),  # limiters shared per process / state db
-        services=dict(services or {}),
         inbox=inbox,
     )
     return cls(plugin_config, context)

@@ -58,7 +58,5 @@ class HtmlPdfRenderer(Renderer):
         return HTML(string=page).write_pdf()
 
 
-def context(folder: Path, renderer: Renderer | None = None,
-            services: dict[str, Any] | None = None) -> ConnectorContext:
-    return ConnectorContext(plugin="amazon", data_dir=folder, renderer=renderer,
-                            services=dict(services or {}))
+def context(folder: Path, renderer: Renderer | None = None) -> ConnectorContext:
+    return ConnectorContext(plugin="amazon", data_dir=folder, renderer=renderer)
