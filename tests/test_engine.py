@@ -341,13 +341,14 @@ def test_engine_host_keeps_renderers_and_only_enabled_connector_plugins(make_syn
         target.close()
 
 
-def test_connectors_can_look_up_the_number_the_engine_gave(setup, document_sink):
-    engine, pipeline, _store = setup(count=2)
+def test_the_store_knows_the_number_the_engine_gave(setup, document_sink):
+    # connectors get linked documents' numbers through Job.links (tests/test_spine_links.py);
+    # the store answers the same question for the CLI and the dashboard
+    engine, pipeline, store = setup(count=2)
     engine.run_cycle(pipeline)
-    lookup = engine.target(pipeline, "sink").context.services["lookup_number"]
     year = date.today().year
-    assert lookup("synthetic", "doc-000001") == f"INV-{year}-000002"
-    assert lookup("synthetic", "doc-999999") is None
+    assert store.number_of("synthetic", "doc-000001") == f"INV-{year}-000002"
+    assert store.number_of("synthetic", "doc-999999") is None
 
 
 def test_an_installed_plugin_passed_in_process_too_is_registered_once(make_syncd_config,
