@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,19 @@ def make_engine(path: Path) -> tuple[Engine, Store]:
 
 def keys(store: Store) -> dict[str, Any]:
     return {d.source_key: d for d in store.list_documents(limit=100_000)}
+
+
+def with_a_refund(start: date, days: int, **options: Any) -> tuple[Dataset, Any]:
+    """A dataset (its data is drawn per calendar day) holding a credit note whose invoice is
+    in it too, whatever today is."""
+    for seed in range(200):
+        dataset = Dataset(start, days, seed=seed, **options)
+        invoices = dataset.numbers("inv")
+        for day in range(days):
+            for credit in dataset.credit_notes(start + timedelta(days=day)):
+                if credit.rows[0]["inv_rech_nr"] in invoices:
+                    return dataset, credit
+    raise AssertionError("no seed gives a refund of an invoice in range")
 
 
 def expected(dataset: Dataset) -> set[str]:
@@ -146,10 +159,9 @@ def test_sigkill_during_a_reload_resumes_without_loss(tmp_path):
 
 def test_credit_notes_follow_their_invoice_and_a_failed_pdf_waits_in_error_until_reset(
         tmp_path, document_sink):
-    dataset = Dataset(today() - timedelta(days=3), 3, per_day=6, late_ratio=0.0,
-                      refund_ratio=0.5)
+    dataset, credit = with_a_refund(today() - timedelta(days=3), 3, per_day=6, late_ratio=0.0,
+                                    refund_ratio=0.5)
     with AmainvoiceEmulator(dataset, rate=1000) as emu:
-        credit = dataset.credit_notes(dataset.start + timedelta(days=2))[0]
         invoice_number = credit.rows[0]["inv_rech_nr"]
         emu.fail_pdf(invoice_number, [404])
         path = tmp_path / "syncd.toml"

@@ -89,7 +89,7 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
                     # SET sees the old row: a delivery taken from a dead worker is in doubt
                     in_doubt=sa.or_(d.c.in_doubt, d.c.state == "processing"),
                     state="processing", lease_owner=owner, lease_expires_at=now + lease,
-                    waiting_for=None, blocked_by=None, updated_at=now))
+                    waiting_for=None, blocked_by=None, awaits_key=None, updated_at=now))
             self._hold(conn, [(i, link_state[i]) for i in blocked], now)
             self._fail(conn, pipeline, owner, [r for r in rows if r.id in failed], found,
                        failed, now)
@@ -178,8 +178,10 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         conn.execute(
             deliveries.update().where(deliveries.c.id == sa.bindparam("b_id")).values(
                 waiting_for=sa.bindparam("b_why"), blocked_by=sa.bindparam("b_by"),
+                awaits_key=sa.bindparam("b_key"),
                 next_attempt_at=now + timedelta(seconds=LINK_RECHECK_SECONDS), updated_at=now),
-            [{"b_id": i, "b_why": s.waiting_for, "b_by": s.blocked_by} for i, s in held])
+            [{"b_id": i, "b_why": s.waiting_for, "b_by": s.blocked_by, "b_key": s.awaits_key}
+             for i, s in held])
 
     def _fail(self, conn: sa.Connection, pipeline: str, owner: str, rows: list[Any],
               found: dict[int, Any], failed: dict[int, tuple[str, str]], now: datetime) -> None:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from syncd.connectors import Cursor, Rejected, Skipped, Verdict
 from syncd.model import Document
 from syncd.store.base import StoreBase, jsonable
+from syncd.store.links import unblock_awaiting
 from syncd.store.schema import (
     blobs,
     cursors,
@@ -205,6 +206,7 @@ class IngestMixin(StoreBase):
                  "body": None, "created_at": now} for i, r in zip(ids, rows, strict=True)
             ])
             self._add_deliveries(conn, pipeline, targets, ids, now)
+            unblock_awaiting(conn, source, ids_by_key)
             stats.new += len(fresh)
         unchanged: list[int] = []
         for key, doc in docs.items():

@@ -2,7 +2,9 @@
 
 A delivery with a required link waits (no attempt spent, `waiting_for` says why) until the
 linked document's delivery to the same target is `done`; then `Job.links` carries the linked
-number, issue date, remote reference and step results at that target.
+number, issue date, remote reference and step results at that target. A linked document not
+received yet is named in `awaits_key`: its ingest turns that into `blocked_by`, and its
+delivery wakes the waiting one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,29 @@ class LinkState:
     links: dict[LinkKind, LinkedDocument]
     waiting_for: str | None = None
     blocked_by: int | None = None
+    awaits_key: str | None = None  # set while the linked document is not received
+
+
+def awaits_key(source: str, source_key: str) -> str:
+    """How a waiting delivery names a linked document that has not arrived yet."""
+    return f"{source}/{source_key}"
+
+
+def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int]) -> None:
+    """Deliveries that waited for these new documents to arrive now wait for their delivery
+    (which wakes them), not for the next periodic look."""
+    named = {awaits_key(source, key): doc_id for key, doc_id in ids_by_key.items()}
+    names = list(named)
+    waiting: list[tuple[int, str]] = []
+    for i in range(0, len(names), CHUNK):
+        waiting += conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.awaits_key)
+            .where(deliveries.c.awaits_key.in_(names[i:i + CHUNK]))).tuples().all()
+    if waiting:
+        conn.execute(
+            deliveries.update().where(deliveries.c.id == sa.bindparam("b_id"))
+            .values(blocked_by=sa.bindparam("b_by"), awaits_key=None),
+            [{"b_id": i, "b_by": named[key]} for i, key in waiting])
 
 
 class LinksMixin(StoreBase):
@@ -70,6 +95,8 @@ class LinksMixin(StoreBase):
                     state.waiting_for = (f"waits for {link.kind.value} {link.source_key} at "
                                          f"{target} ({how})")
                     state.blocked_by = linked.id if linked is not None else None
+                    if linked is None:
+                        state.awaits_key = awaits_key(link.source or source, link.source_key)
                 if linked is None:
                     continue
                 remote = (RemoteRef(there.remote_ref, there.remote_detail or {})

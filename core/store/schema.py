@@ -80,6 +80,8 @@ deliveries = sa.Table(
     # a required link not yet done at this target: why it waits (no attempt is spent)
     sa.Column("waiting_for", sa.Text),
     sa.Column("blocked_by", sa.Integer),  # the linked document's id, when it is known
+    # the linked document's "source/source_key" while it has not been received
+    sa.Column("awaits_key", sa.String(701)),
     sa.Column("delivered_revision", sa.Integer),
     sa.Column("lease_owner", sa.String(200)),
     sa.Column("lease_expires_at", sa.DateTime),
@@ -91,6 +93,7 @@ deliveries = sa.Table(
 sa.Index("ix_deliveries_due", deliveries.c.pipeline, deliveries.c.state,
          deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_blocked", deliveries.c.blocked_by)
+sa.Index("ix_deliveries_awaits", deliveries.c.awaits_key)
 sa.Index("ix_deliveries_state_document", deliveries.c.state, deliveries.c.document_id)
 
 delivery_steps = sa.Table(
