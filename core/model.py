@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
@@ -42,9 +41,10 @@ def _refuse_float(value: Any) -> Any:
 def _to_the_cent(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("money must be a finite number")
-    if value != value.quantize(CENT):
+    cents = value.quantize(CENT)
+    if value != cents:
         raise ValueError(f"{value} has more than two decimal places")
-    return value.quantize(CENT)
+    return cents
 
 
 def _rate(value: Decimal) -> Decimal:
@@ -145,6 +145,11 @@ class LegalNotes(Frozen):
     citations: dict[str, str] = Field(
         default_factory=dict, description="Legal citation text per language code (de, en, …)"
     )
+
+
+NO_BUYER = Buyer()
+NO_REFERENCES = References()
+"""Shared empty defaults (immutable, so one instance serves every document)."""
 
 
 class AttachmentRole(StrEnum):
@@ -252,19 +257,20 @@ class Document(Frozen):
     ship_from_country: str | None = Field(
         default=None, min_length=2, max_length=2,
         description="Where the goods left from (decides the tax case; default: the seat)")
-    buyer: Buyer = Buyer()
+    # factories, not instances: pydantic deep-copies a model default on every construction
+    buyer: Buyer = Field(default_factory=lambda: NO_BUYER)
     billing_address: Address | None = None
     shipping_address: Address | None = None
 
     marketplace: Marketplace | None = None
     fulfilment: Fulfilment | None = None
-    references: References = References()
+    references: References = Field(default_factory=lambda: NO_REFERENCES)
 
     lines: tuple[Line, ...]
     vat_breakdown: tuple[VatBreakdown, ...]
     totals: Totals
 
-    legal: LegalNotes = LegalNotes()
+    legal: LegalNotes = Field(default_factory=LegalNotes)
     language: str | None = Field(default=None, description="Forces the rendering language")
     attachments: tuple[Attachment, ...] = ()
     links: tuple[Link, ...] = ()
@@ -303,17 +309,26 @@ class Document(Frozen):
         return self.model_copy(update=update)
 
 
+def _sums_per_rate(lines: Iterable[Line]) -> dict[Decimal, list[Decimal]]:
+    """Net, VAT and gross per normalized rate: plain Decimals, no models (hot path)."""
+    sums: dict[Decimal, list[Decimal]] = {}
+    for line in lines:
+        key = line.vat_rate.normalize()
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = [line.net, line.vat, line.gross]
+        else:
+            acc[0] += line.net
+            acc[1] += line.vat
+            acc[2] += line.gross
+    return sums
+
+
 def breakdown_of(lines: Iterable[Line]) -> tuple[VatBreakdown, ...]:
     """The VAT breakdown per rate that `lines` add up to, highest rate first."""
-    sums: dict[Decimal, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 3)
-    for line in lines:
-        acc = sums[line.vat_rate.normalize()]
-        acc[0] += line.net
-        acc[1] += line.vat
-        acc[2] += line.gross
     return tuple(
         VatBreakdown(rate=rate, net=net, vat=vat, gross=gross)
-        for rate, (net, vat, gross) in sorted(sums.items(), reverse=True)
+        for rate, (net, vat, gross) in sorted(_sums_per_rate(lines).items(), reverse=True)
     )
 
 
@@ -326,8 +341,15 @@ def totals_of(breakdown: Iterable[VatBreakdown]) -> Totals:
     )
 
 
+_AMOUNTS = ("net", "vat", "gross")
+
+
 def check_amounts(doc: Document) -> None:
-    """Raise DocumentValidationError naming the document and field that do not add up."""
+    """Raise DocumentValidationError naming the document and field that do not add up.
+
+    Runs on every construction and every load of a stored document, so it sums plain
+    Decimals instead of building breakdown models.
+    """
 
     def fail(field: str, stated: Decimal, computed: Decimal, what: str) -> None:
         raise DocumentValidationError(
@@ -339,8 +361,9 @@ def check_amounts(doc: Document) -> None:
     for i, line in enumerate(doc.lines):
         if line.net + line.vat != line.gross:
             fail(f"lines[{i}].gross", line.gross, line.net + line.vat, "net + vat =")
-    computed = {b.rate.normalize(): b for b in breakdown_of(doc.lines)}
+    computed = _sums_per_rate(doc.lines)
     stated: dict[Decimal, VatBreakdown] = {}
+    total = [Decimal(0), Decimal(0), Decimal(0)]
     for i, row in enumerate(doc.vat_breakdown):
         key = row.rate.normalize()
         if key in stated:
@@ -350,22 +373,24 @@ def check_amounts(doc: Document) -> None:
         stated[key] = row
         if row.net + row.vat != row.gross:
             fail(f"vat_breakdown[{i}].gross", row.gross, row.net + row.vat, "net + vat =")
-    for rate in sorted(set(computed) | set(stated)):
-        want, have = computed.get(rate), stated.get(rate)
+        total[0] += row.net
+        total[1] += row.vat
+        total[2] += row.gross
+    for rate in sorted(computed.keys() | stated.keys()):
+        have, want = stated.get(rate), computed.get(rate)
         if have is None or want is None:
             raise DocumentValidationError(
                 doc.identity,
                 "vat_breakdown",
                 f"rate {rate} is in the {'lines' if have is None else 'breakdown'} only",
             )
-        for name in ("net", "vat", "gross"):
-            if getattr(have, name) != getattr(want, name):
-                fail(f"vat_breakdown[rate={rate}].{name}", getattr(have, name),
-                     getattr(want, name), "the sum of its lines")
-    total = totals_of(doc.vat_breakdown)
-    for name in ("net", "vat", "gross"):
-        if getattr(doc.totals, name) != getattr(total, name):
-            fail(f"totals.{name}", getattr(doc.totals, name), getattr(total, name),
+        for name, value in zip(_AMOUNTS, want, strict=True):
+            if getattr(have, name) != value:
+                fail(f"vat_breakdown[rate={rate}].{name}", getattr(have, name), value,
+                     "the sum of its lines")
+    for name, value in zip(_AMOUNTS, total, strict=True):
+        if getattr(doc.totals, name) != value:
+            fail(f"totals.{name}", getattr(doc.totals, name), value,
                  "the sum of the VAT breakdown")
 
 
