@@ -52,6 +52,34 @@ class StoreBase:
             params.append((*values, *defaults))
         conn.exec_driver_sql(sql, params)
 
+    def _update_many(self, conn: sa.Connection, table: sa.Table, rows: list[dict], *,
+                     key: str = "id", keep: tuple[str, ...] = ()) -> None:
+        """`UPDATE table SET … WHERE key = ?` per row (same keys in every row), as one DBAPI
+        executemany; a column in `keep` keeps its value where the row gives None."""
+        if not rows:
+            return
+        columns = tuple(k for k in rows[0] if k != key)
+        cache = self.__dict__.setdefault("_updates", {})
+        found = cache.get((table.name, columns, key, keep))
+        if found is None:
+            dialect = self.engine.dialect
+            quote = dialect.identifier_preparer.quote
+            marker = "?" if dialect.paramstyle == "qmark" else "%s"
+            sets = ", ".join(f"{quote(c)} = COALESCE({marker}, {quote(c)})" if c in keep
+                             else f"{quote(c)} = {marker}" for c in columns)
+            sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = {marker}"
+            found = cache[(table.name, columns, key, keep)] = (sql, [
+                table.c[c].type._cached_bind_processor(dialect) for c in (*columns, key)])
+        sql, processors = found
+        names = (*columns, key)
+        params = []
+        for row in rows:
+            if len(row) != len(names):
+                raise ValueError(f"rows for {table.name} differ in their keys")
+            params.append(tuple(process(row[n]) if process else row[n]
+                                for n, process in zip(names, processors, strict=True)))
+        conn.exec_driver_sql(sql, params)
+
     def _compiled_insert(self, table: sa.Table, keys: tuple[str, ...]
                          ) -> tuple[str, list[Any], tuple[Any, ...]]:
         cache = self.__dict__.setdefault("_inserts", {})

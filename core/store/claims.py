@@ -253,30 +253,20 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
             mine = [o for o in outcomes if o.claimed.delivery_id in owned]
             if not mine:
                 return lost
-            conn.execute(
-                d.update().where(d.c.id == sa.bindparam("b_id")).values(
-                    state=sa.bindparam("b_state"), attempts=sa.bindparam("b_attempts"),
-                    next_attempt_at=sa.bindparam("b_next"), in_doubt=sa.bindparam("b_doubt"),
-                    resend=False, step=sa.bindparam("b_step"),
-                    error_class=sa.bindparam("b_eclass"), error_code=sa.bindparam("b_ecode"),
-                    error_message=sa.bindparam("b_emsg"),
-                    remote_ref=sa.func.coalesce(sa.bindparam("b_ref"), d.c.remote_ref),
-                    remote_detail=sa.bindparam("b_detail", type_=sa.JSON),
-                    delivered_revision=sa.func.coalesce(sa.bindparam("b_rev", type_=sa.Integer),
-                                                        d.c.delivered_revision),
-                    done_at=sa.bindparam("b_done"), lease_owner=None, lease_expires_at=None,
-                    updated_at=now),
-                [self._outcome_params(o, now, owned[o.claimed.delivery_id]) for o in mine])
+            self._update_many(conn, d, [self._outcome_row(o, now, owned[o.claimed.delivery_id])
+                                        for o in mine], keep=("remote_ref", "delivered_revision"))
             # a single step's result is the delivery's remote reference: no extra row
             self._write_steps(conn, owner, [(o.claimed.delivery_id, *o.last_step)
                                             for o in mine if o.last_step and o.state == "done"
                                             and o.last_step[1] > 0])
             done = [o for o in mine if o.state == "done"]
             if done:
-                # deliveries waiting for these documents (links) look again now
+                # deliveries waiting for these documents (links) look again now. Only held
+                # deliveries have blocked_by (a claim clears it), so no state test: with one
+                # the planner may scan every waiting row instead of the blocked_by index
                 conn.execute(d.update().where(
-                    d.c.blocked_by.in_({o.claimed.document_id for o in done}),
-                    d.c.state == "waiting").values(next_attempt_at=now))
+                    d.c.blocked_by.in_({o.claimed.document_id for o in done}))
+                    .values(next_attempt_at=now))
             self._insert_many(conn, attempts, [
                 {"delivery_id": o.claimed.delivery_id, "attempt": o.claimed.attempts + 1,
                  "worker": owner, "action": o.action, "outcome": o.result, "step": o.step,
@@ -295,25 +285,30 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         return lost
 
     @staticmethod
-    def _outcome_params(o: Outcome, now: datetime, revision: int) -> dict[str, Any]:
+    def _outcome_row(o: Outcome, now: datetime, revision: int) -> dict[str, Any]:
+        """The delivery's new columns; None in remote_ref / delivered_revision keeps them."""
         done = o.state == "done"
         current = o.claimed
         changed = done and o.result != "refused" and revision > current.revision
         return {
-            "b_id": current.delivery_id,
-            "b_state": "revised" if changed else o.state,
-            "b_attempts": current.attempts + 1,
-            "b_next": o.next_attempt_at or now,
-            "b_doubt": o.in_doubt,
-            "b_step": o.step,
-            "b_eclass": None if done else o.error_class,
-            "b_ecode": None if done else o.error_code,
-            "b_emsg": None if done else o.error_message,
-            "b_ref": o.remote_ref,
-            "b_detail": o.remote_detail,
+            "id": current.delivery_id,
+            "state": "revised" if changed else o.state,
+            "attempts": current.attempts + 1,
+            "next_attempt_at": o.next_attempt_at or now,
+            "in_doubt": o.in_doubt,
+            "resend": False,
+            "step": o.step,
+            "error_class": None if done else o.error_class,
+            "error_code": None if done else o.error_code,
+            "error_message": None if done else o.error_message,
+            "remote_ref": o.remote_ref,
+            "remote_detail": o.remote_detail,
             # a refused resend sent nothing: the delivered revision stays what it was
-            "b_rev": current.revision if done and o.result != "refused" else None,
-            "b_done": o.finished_at if done else None,
+            "delivered_revision": current.revision if done and o.result != "refused" else None,
+            "done_at": o.finished_at if done else None,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": now,
         }
 
 

@@ -55,13 +55,9 @@ class NumberingMixin(StoreBase):
                 except (ValueError, TypeError):
                     number = format_number(series, first + offset, issued)  # explains it
                 out[doc_id] = Numbered(number, name, issued)
-        if out:
-            conn.execute(
-                documents.update().where(documents.c.id == sa.bindparam("b_id")).values(
-                    number=sa.bindparam("b_number"), number_series=sa.bindparam("b_series"),
-                    issue_date=sa.bindparam("b_issued")),
-                [{"b_id": k, "b_number": n.number, "b_series": n.series,
-                  "b_issued": n.issue_date} for k, n in out.items()])
+        self._update_many(conn, documents, [
+            {"number": n.number, "number_series": n.series, "issue_date": n.issue_date,
+             "id": k} for k, n in out.items()])
         return out
 
     def _allocate(self, conn: sa.Connection, series: str, year: int, fmt: str, count: int,
