@@ -11,19 +11,20 @@ Sign convention: amounts are what the document states. A credit note carries pos
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     model_validator,
 )
 
@@ -146,6 +147,9 @@ class LegalNotes(Frozen):
         default_factory=dict, description="Legal citation text per language code (de, en, …)"
     )
 
+
+STORED: dict[str, bool] = {"stored": True}
+"""Validation context of bodies read back from the store (see Document.from_stored)."""
 
 NO_BUYER = Buyer()
 NO_REFERENCES = References()
@@ -283,21 +287,33 @@ class Document(Frozen):
         return f"{self.source}:{self.source_key}"
 
     @model_validator(mode="after")
-    def _agrees_to_the_cent(self) -> Document:
-        check_amounts(self)
+    def _agrees_to_the_cent(self, info: ValidationInfo) -> Document:
+        if info.context is not STORED:  # a stored body was checked before it was stored
+            check_amounts(self)
         return self
+
+    @classmethod
+    def from_stored(cls, body: str) -> Document:
+        """A body the store wrote: the schema is validated again (the model may have
+        changed since), the amounts were checked before the body was stored."""
+        return cls.model_validate_json(body, context=STORED)
 
     def canonical_json(self) -> str:
         """Sorted, compact JSON of the content: what the content hash covers.
 
         The number is left out because the engine allocates it after the document is stored.
+        Byte for byte `json.dumps(…, sort_keys=True, separators=(",", ":"),
+        ensure_ascii=False)` (stored hashes depend on it), written by orjson for speed.
         """
-        data = self.model_dump(mode="json", exclude={"number"})
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return self._canonical_bytes().decode()
+
+    def _canonical_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", exclude={"number"}),
+                            option=orjson.OPT_SORT_KEYS)
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return hashlib.sha256(self._canonical_bytes()).hexdigest()
 
     def link(self, kind: LinkKind) -> Link | None:
         return next((link for link in self.links if link.kind is kind), None)

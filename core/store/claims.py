@@ -47,7 +47,7 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
             parsed: dict[int, Document | str] = {}
             for doc_id, d in found.items():
                 try:
-                    parsed[doc_id] = Document.model_validate_json(d.body or "")
+                    parsed[doc_id] = Document.from_stored(d.body or "")
                 except ValueError as exc:
                     parsed[doc_id] = f"the stored document no longer validates: {exc}"
             failed: dict[int, tuple[str, str]] = {}  # delivery id -> (error class, message)
