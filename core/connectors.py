@@ -85,7 +85,10 @@ class Verdict:
 
     `accepted=False` moves the delivery of `source_key` to `target` into `error` with `message`.
     `remote_ref` names the upload judged: a verdict about an older upload never changes a
-    delivery whose current remote reference differs (or that is in flight).
+    delivery whose current remote reference differs (or that is in flight). A remote that
+    names no upload (Amazon's VIDR) gives `observed_at`, when its report was taken: a verdict
+    observed before the delivery's last upload finished may judge an older one, and is
+    ignored the same way.
     """
 
     source_key: str
@@ -94,6 +97,7 @@ class Verdict:
     message: str | None = None
     code: str | None = None
     remote_ref: str | None = None
+    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -100,10 +100,14 @@ def test_rejected_status_in_the_pending_view_is_a_verdict(tmp_path):
             invoice_status_description="79517 order unknown"),
         row(shipping_id="R-2", marketplace_id=FR),
     ])
+    asked = datetime.now(UTC)
     with AmazonEmulator([vidr], speedup=100) as emu:
         items = read_all(make_source(emu, tmp_path))
     (verdict,) = [i for i in items if isinstance(i, Verdict)]
     assert verdict.source_key == f"{DE}/R-1/SHIPMENT/TX0001"
+    # the VIDR names no feed: the verdict says when the report was asked for
+    assert verdict.observed_at is not None
+    assert asked <= verdict.observed_at <= datetime.now(UTC)
     assert verdict.accepted is False and verdict.message == "79517 order unknown"
     assert verdict.code == "79517"
     assert len([i for i in items if isinstance(i, Document)]) == 2

@@ -111,6 +111,31 @@ def test_a_verdict_flips_only_the_upload_it_names(state_url, make_document):
     store.close()
 
 
+def test_a_verdict_taken_before_the_last_upload_finished_is_ignored(state_url,
+                                                                   make_document):
+    """A remote that names no upload (Amazon's VIDR) says when it looked: a report taken
+    before the current upload finished may judge an older one."""
+    from datetime import UTC, datetime
+
+    from syncd.store import Store
+
+    store = Store.open(state_url)
+    store.ingest("p", "test", ["a"], [make_document("k1")], None)
+    (claimed,) = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
+    before = datetime.now(UTC) - timedelta(minutes=10)  # aware: converted to the store's UTC
+    done(store, claimed, "feed-2")
+    store.ingest("p", "test", ["a"], [Verdict("k1", "a", accepted=False, message="old",
+                                              observed_at=before)], None)
+    assert store.list_documents(state="error").items == []
+    (stale,) = [e for e in store.events() if e["kind"] == "verdict-stale"]
+    assert "before the upload finished" in stale["message"]
+    store.ingest("p", "test", ["a"], [Verdict("k1", "a", accepted=False, message="rejected",
+                                              observed_at=datetime.now(UTC))], None)
+    (row,) = store.list_documents(state="error")
+    assert row.error == "rejected"
+    store.close()
+
+
 def test_revised_documents_wait_with_their_diff_for_resend_or_keep(spine, document_sink):
     engine, config, store = spine(count=2)
     pipeline = config.settings.pipelines[0]

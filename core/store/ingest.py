@@ -10,7 +10,7 @@ import hashlib
 import zlib
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -333,7 +333,7 @@ class IngestMixin(StoreBase):
         """A rejection flips only the `done` delivery of the upload it names."""
         row = conn.execute(
             sa.select(deliveries.c.id, deliveries.c.document_id, deliveries.c.state,
-                      deliveries.c.remote_ref)
+                      deliveries.c.remote_ref, deliveries.c.done_at)
             .join(documents, documents.c.id == deliveries.c.document_id)
             .where(documents.c.source == source, documents.c.source_key == item.source_key,
                    deliveries.c.target == item.target)
@@ -346,12 +346,18 @@ class IngestMixin(StoreBase):
             return
         common.update(document_id=row.document_id, delivery_id=row.id)
         stale = item.remote_ref is not None and item.remote_ref != row.remote_ref
-        if stale or row.state != "done":
+        observed = _naive_utc(item.observed_at)
+        before = observed is not None and row.done_at is not None and observed < row.done_at
+        if stale or before or row.state != "done":
+            why = (f"it was observed at {observed.isoformat(timespec='seconds')}Z, before the "
+                   f"upload finished at {row.done_at.isoformat(timespec='seconds')}Z"
+                   if before and not stale and row.state == "done" and observed else
+                   f"the delivery is {row.state} as {row.remote_ref or '-'}")
             self._event(conn, "verdict-stale", **common,
                         message=f"{item.target}'s verdict on {item.remote_ref or 'an upload'} "
-                                f"ignored: the delivery is {row.state} as "
-                                f"{row.remote_ref or '-'}",
-                        data={"accepted": item.accepted, "remote_ref": item.remote_ref})
+                                f"ignored: {why}",
+                        data={"accepted": item.accepted, "remote_ref": item.remote_ref,
+                              "observed_at": observed.isoformat() if observed else None})
             return
         if item.accepted:
             self._event(conn, "confirmed", **common,
@@ -401,3 +407,10 @@ class IngestMixin(StoreBase):
         with self.engine.connect() as conn:
             return conn.execute(sa.select(cursors.c.cursor).where(
                 cursors.c.pipeline == pipeline, cursors.c.source == source)).scalar()
+
+
+def _naive_utc(at: datetime | None) -> datetime | None:
+    """The store keeps naive UTC times; a source may give an aware one."""
+    if at is None or at.tzinfo is None:
+        return at
+    return at.astimezone(UTC).replace(tzinfo=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -24,6 +25,7 @@ from syncd.connectors import (
     Cursor,
     ReadItem,
     Source,
+    Verdict,
     Window,
 )
 from syncd.errors import InputError
@@ -133,6 +135,7 @@ class AmazonSource(AmazonConnection, Source):
                  requested_at: float, old_cursor: Cursor | None, new_cursor: Cursor,
                  spill: Path) -> Iterator[Batch]:
         name = f"VIDR report {report_id}"
+        observed = datetime.fromtimestamp(requested_at, UTC)
         counts = {"rows": 0, "documents": 0, "rejected": 0, "skipped": 0, "verdicts": 0}
         keys = {"Document": "documents", "Rejected": "rejected", "Skipped": "skipped",
                 "Verdict": "verdicts"}
@@ -152,6 +155,8 @@ class AmazonSource(AmazonConnection, Source):
                     for group in entry:
                         counts["rows"] += len(group.rows)
                         for item in items_of(group, name):
+                            if isinstance(item, Verdict):  # the VIDR names no upload
+                                item = replace(item, observed_at=observed)
                             items.append(self._linked(item))
                             counts[keys[type(item).__name__]] += 1
                 if len(items) >= self.batch_size:
