@@ -32,6 +32,7 @@ WAVE1 = 3378.0
 def child(mode: str, folder: Path, url: str, count: int, naive: bool) -> dict:
     """Run one phase in this process and report its figures."""
     from syncd.engine import Engine
+    from syncd.engine.memory import tune_collector
     from syncd.store import Store
     from syncd.testing.config import write_config
     from syncd.testing.plugin import PLUGIN
@@ -45,6 +46,7 @@ def child(mode: str, folder: Path, url: str, count: int, naive: bool) -> dict:
     )
     store = Store.open(url)
     engine = Engine(config, store, extra_plugins=[PLUGIN], flush_every=1 if naive else 100)
+    tune_collector()  # as `syncd run` does once its engine is built
     pipeline = config.settings.pipelines[0]
     out: dict = {}
     started = time.perf_counter()

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> Any:
     """Console entry point: loads plugins for their commands, turns errors into one line."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in hoist_global_options(list(args))
-    context = CliContext(config_path=None, debug=debug, log_format="auto")
+    context = CliContext(config_path=None, debug=debug, log_format="auto", own_process=True)
     try:
         context.host = load_plugins()
         context.host.pm.hook.register_commands(cli=cli)

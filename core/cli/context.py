@@ -135,6 +135,8 @@ class CliContext:
     debug: bool = False
     log_format: str = "auto"
     host: PluginHost | None = None
+    own_process: bool = False
+    """True under the console entry point: process-wide settings (the collector) may change."""
     _config: Config | None = field(default=None, repr=False)
 
     @property

@@ -102,7 +102,7 @@ def _styled(state: str) -> str:
 def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[str, ...]) -> None:
     """Run every plugin's demo flow against its bundled emulator and show the result."""
     from syncd import daemon
-    from syncd.engine import Engine
+    from syncd.cli.run import make_engine
     from syncd.store import Store
 
     obj: CliContext = ctx.obj
@@ -140,7 +140,7 @@ def demo_command(ctx: click.Context, folder: Path, verbose: bool, only: tuple[st
         store = Store.open(config.database_url)
         stack.callback(store.close)
         _feed(parts, store, config, out)
-        engine = Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
+        engine = make_engine(obj, config, store)
         code = daemon.run(engine, once=True, handle_signals=False)
         failed = _report(out, store, config)
         fed = {t.split("@")[0] for p in pipelines for t in p.get("targets", [])}

@@ -12,6 +12,7 @@ import click
 from syncd.cli.context import CliContext
 from syncd.config import Config
 from syncd.engine import Engine
+from syncd.engine.memory import tune_collector
 from syncd.store import Store
 
 
@@ -37,8 +38,12 @@ def opened_store(obj: CliContext, read_only: bool = False) -> Iterator[tuple[Con
 
 
 def make_engine(obj: CliContext, config: Config, store: Store) -> Engine:
-    """The engine on the CLI's plugin host, narrowed to what the config enables."""
-    return Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
+    """The engine on the CLI's plugin host, narrowed to what the config enables (and the
+    process's collector tuned for moving documents)."""
+    engine = Engine(config, store, host=obj.plugins.activate(config.enabled_plugins))
+    if obj.own_process:  # the console command, not a CliRunner inside another program
+        tune_collector()
+    return engine
 
 
 @click.command("run")
