@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from syncd.errors import DocumentValidationError
+from syncd.amounts import check_amounts, sums_per_rate
 
 CENT = Decimal("0.01")
 
@@ -325,26 +325,11 @@ class Document(Frozen):
         return self.model_copy(update=update)
 
 
-def _sums_per_rate(lines: Iterable[Line]) -> dict[Decimal, list[Decimal]]:
-    """Net, VAT and gross per normalized rate: plain Decimals, no models (hot path)."""
-    sums: dict[Decimal, list[Decimal]] = {}
-    for line in lines:
-        key = line.vat_rate.normalize()
-        acc = sums.get(key)
-        if acc is None:
-            sums[key] = [line.net, line.vat, line.gross]
-        else:
-            acc[0] += line.net
-            acc[1] += line.vat
-            acc[2] += line.gross
-    return sums
-
-
 def breakdown_of(lines: Iterable[Line]) -> tuple[VatBreakdown, ...]:
     """The VAT breakdown per rate that `lines` add up to, highest rate first."""
     return tuple(
         VatBreakdown(rate=rate, net=net, vat=vat, gross=gross)
-        for rate, (net, vat, gross) in sorted(_sums_per_rate(lines).items(), reverse=True)
+        for rate, (net, vat, gross) in sorted(sums_per_rate(lines).items(), reverse=True)
     )
 
 
@@ -355,59 +340,6 @@ def totals_of(breakdown: Iterable[VatBreakdown]) -> Totals:
         vat=sum((r.vat for r in rows), Decimal(0)),
         gross=sum((r.gross for r in rows), Decimal(0)),
     )
-
-
-_AMOUNTS = ("net", "vat", "gross")
-
-
-def check_amounts(doc: Document) -> None:
-    """Raise DocumentValidationError naming the document and field that do not add up.
-
-    Runs on every construction and every load of a stored document, so it sums plain
-    Decimals instead of building breakdown models.
-    """
-
-    def fail(field: str, stated: Decimal, computed: Decimal, what: str) -> None:
-        raise DocumentValidationError(
-            doc.identity, field, f"{stated} differs from {what} {computed}"
-        )
-
-    if not doc.lines:
-        raise DocumentValidationError(doc.identity, "lines", "a document needs at least one line")
-    for i, line in enumerate(doc.lines):
-        if line.net + line.vat != line.gross:
-            fail(f"lines[{i}].gross", line.gross, line.net + line.vat, "net + vat =")
-    computed = _sums_per_rate(doc.lines)
-    stated: dict[Decimal, VatBreakdown] = {}
-    total = [Decimal(0), Decimal(0), Decimal(0)]
-    for i, row in enumerate(doc.vat_breakdown):
-        key = row.rate.normalize()
-        if key in stated:
-            raise DocumentValidationError(
-                doc.identity, f"vat_breakdown[{i}].rate", f"rate {row.rate} appears twice"
-            )
-        stated[key] = row
-        if row.net + row.vat != row.gross:
-            fail(f"vat_breakdown[{i}].gross", row.gross, row.net + row.vat, "net + vat =")
-        total[0] += row.net
-        total[1] += row.vat
-        total[2] += row.gross
-    for rate in sorted(computed.keys() | stated.keys()):
-        have, want = stated.get(rate), computed.get(rate)
-        if have is None or want is None:
-            raise DocumentValidationError(
-                doc.identity,
-                "vat_breakdown",
-                f"rate {rate} is in the {'lines' if have is None else 'breakdown'} only",
-            )
-        for name, value in zip(_AMOUNTS, want, strict=True):
-            if getattr(have, name) != value:
-                fail(f"vat_breakdown[rate={rate}].{name}", getattr(have, name), value,
-                     "the sum of its lines")
-    for name, value in zip(_AMOUNTS, total, strict=True):
-        if getattr(doc.totals, name) != value:
-            fail(f"totals.{name}", getattr(doc.totals, name), value,
-                 "the sum of the VAT breakdown")
 
 
 def build_document(*, lines: Iterable[Line], **fields: Any) -> Document:
