@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncd.testing.emulator import Recorded, RequestLog
 from syncd_lexoffice import categories as names
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -83,15 +84,6 @@ class Fault:
 
 
 @dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    at: float
-    note: str = ""
-
-
-@dataclass
 class Voucher:
     id: str
     body: dict[str, Any]
@@ -140,7 +132,7 @@ class EmulatorState:
         self.vouchers: dict[str, Voucher] = {}
         self.files: dict[str, tuple[str, str, bytes]] = {}  # sha256 -> (file id, voucher, data)
         self.contacts: dict[str, dict[str, Any]] = {}
-        self.received: list[Recorded] = []
+        self.received: RequestLog[Recorded] = RequestLog()
         self.faults: list[Fault] = []
         self.violations: list[str] = []
         self.login_email, self.login_password = login_email, login_password
@@ -171,16 +163,14 @@ class EmulatorState:
         return None
 
     def record(self, method: str, path: str, status: int, note: str = "") -> None:
-        with self.lock:
-            self.received.append(Recorded(method, path, status, time.monotonic(), note))
+        self.received.append(Recorded(method, path, status, note=note))
 
     # counts for tests and the benchmark ------------------------------------------------------
     def count(self, method: str | None = None, prefix: str = "/v1/",
               status: int | None = None) -> int:
-        with self.lock:
-            return sum(1 for r in self.received if r.path.startswith(prefix)
-                       and (method is None or r.method == method)
-                       and (status is None or r.status == status))
+        return self.received.count(lambda r: r.path.startswith(prefix)
+                                   and (method is None or r.method == method)
+                                   and (status is None or r.status == status))
 
     def by_number(self, number: str) -> list[Voucher]:
         with self.lock:
