@@ -23,10 +23,10 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar, Generic, Self, TypeVar, overload
+from typing import Any, ClassVar, Self, TypeVar, overload
 
 T = TypeVar("T")
 PROBLEM_JSON = "application/problem+json"
@@ -212,9 +212,10 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)
 
 
-class RequestLog(Generic[T]):
+class RequestLog(Sequence[T]):
     """What an emulator received, appended by handler threads while a test reads it.
 
+    A read-only sequence to tests (`len`, indexes, slices, `count(x)`, `in`) plus `where`.
     Reads return snapshots, so a test can iterate while requests keep arriving. Its lock is
     its own and held only inside its methods, so it nests safely under any emulator lock.
     """
@@ -235,9 +236,6 @@ class RequestLog(Generic[T]):
         """The entries `predicate` accepts (all without one), in arrival order."""
         with self._lock:
             return [item for item in self._items if predicate is None or predicate(item)]
-
-    def count(self, predicate: Callable[[T], bool] | None = None) -> int:
-        return len(self.where(predicate))
 
     def __len__(self) -> int:
         with self._lock:

@@ -177,8 +177,8 @@ class AfterbuyEmulator(Emulator):
             self.sessions.clear()
 
     def count(self, kind: str, status: int | None = None) -> int:
-        return self.received.count(
-            lambda r: r.operation == kind and (status is None or r.status == status))
+        return len(self.received.where(
+            lambda r: r.operation == kind and (status is None or r.status == status)))
 
     def config_values(self, *, api: bool = False, **overrides: Any) -> dict[str, Any]:
         """`[plugins.afterbuy]` keys pointing at this emulator (tokens only with `api`)."""

@@ -168,9 +168,9 @@ class EmulatorState:
     # counts for tests and the benchmark ------------------------------------------------------
     def count(self, method: str | None = None, prefix: str = "/v1/",
               status: int | None = None) -> int:
-        return self.received.count(lambda r: r.path.startswith(prefix)
-                                   and (method is None or r.method == method)
-                                   and (status is None or r.status == status))
+        return len(self.received.where(lambda r: r.path.startswith(prefix)
+                                       and (method is None or r.method == method)
+                                       and (status is None or r.status == status)))
 
     def by_number(self, number: str) -> list[Voucher]:
         with self.lock:
