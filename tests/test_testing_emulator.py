@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import threading
@@ -20,6 +21,8 @@ from syncd.testing.emulator import (
     FaultQueues,
     Recorded,
     RequestLog,
+    find_route,
+    specs_dir,
     toml_section,
 )
 
@@ -212,3 +215,22 @@ def test_request_log_and_fault_queues_alone():
     faults.push("pdf", 429, 500)
     assert [faults.take("pdf") for _ in range(4)] == [503, 429, 500, None]
     assert faults.take("unknown") is None
+
+
+def test_find_route_matches_method_and_pattern():
+    routes = [("GET", re.compile(r"^/items/(?P<id>[^/]+)$"), "get"),
+              ("PUT", re.compile(r"^/items/(?P<id>[^/]+)$"), "put")]
+    name, match = find_route(routes, "PUT", "/items/7") or ("", None)
+    assert name == "put" and match is not None and match["id"] == "7"
+    assert find_route(routes, "POST", "/items/7") is None
+    assert find_route(routes, "GET", "/items/7/files") is None
+
+
+def test_specs_dir_from_the_environment_the_working_directory_or_none(tmp_path, monkeypatch):
+    system = "nosuchremote"
+    monkeypatch.chdir(tmp_path)
+    assert specs_dir(system) is None
+    (tmp_path / "shared" / "specs" / system).mkdir(parents=True)
+    assert specs_dir(system) == (tmp_path / "shared" / "specs" / system).resolve()
+    monkeypatch.setenv("SYNCD_NOSUCHREMOTE_SPECS", str(tmp_path / "elsewhere"))
+    assert specs_dir(system) == tmp_path / "elsewhere"

@@ -13,6 +13,8 @@ routes, rate limits, validation, faults) lives in the emulator; what is the same
   keeps quiet (emulators record requests instead of logging them).
 - `Recorded`, `RequestLog` and `FaultQueues`: what it received and the faults tests queue
   for it, safe to share between handler threads and the test.
+- `find_route` for `(method, pattern, name)` tables, `specs_dir` for the remote's official
+  contract files (which live outside the repository).
 
 See docs/plugins.md, "Writing a sandbox emulator".
 """
@@ -20,12 +22,15 @@ See docs/plugins.md, "Writing a sandbox emulator".
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar, Self, TypeVar, overload
 
 T = TypeVar("T")
@@ -194,6 +199,33 @@ def toml_section(table: str, values: Mapping[str, Any]) -> str:
     """`[table]` and one `key = value` line each (JSON strings, numbers, lists are TOML)."""
     lines = [f"[{table}]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def find_route(routes: Iterable[tuple[str, re.Pattern[str], T]], method: str,
+               path: str) -> tuple[T, re.Match[str]] | None:
+    """The first `(method, pattern, value)` row whose pattern matches `path`: (value, match)."""
+    for verb, pattern, value in routes:
+        match = pattern.match(path)
+        if match and verb == method:
+            return value, match
+    return None
+
+
+def specs_dir(system: str) -> Path | None:
+    """The folder of `system`'s official contract files, or None (emulators then say so).
+
+    `$SYNCD_<SYSTEM>_SPECS`, else `shared/specs/<system>` beside the checkout (or one of its
+    parents, or the working directory): the specs are not part of the repository.
+    """
+    env = os.environ.get(f"SYNCD_{system.upper()}_SPECS")
+    if env:
+        return Path(env)
+    for parent in (*Path(__file__).resolve().parents, Path.cwd()):
+        for candidate in (parent.parent / "shared" / "specs" / system,
+                          parent / "shared" / "specs" / system):
+            if candidate.is_dir():
+                return candidate.resolve()
+    return None
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,19 @@ from urllib.parse import urlsplit
 import click
 
 from syncd.log import get_logger
-from syncd.testing.emulator import Emulator, EmulatorHandler, EmulatorServer, Recorded
+from syncd.testing.emulator import (
+    Emulator,
+    EmulatorHandler,
+    EmulatorServer,
+    Recorded,
+    find_route,
+)
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_amazon.ratelimit import DOCUMENTED
 from syncd_amazon.sandbox.cli import command as cli_command
 from syncd_amazon.sandbox.operations import HttpError, Operations
 from syncd_amazon.sandbox.records import RecordsFile, snapshot
-from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
+from syncd_amazon.sandbox.specs import SpecValidator
 from syncd_amazon.sandbox.state import EmulatorState, StoredFile
 
 log = get_logger("syncd_amazon.sandbox")
@@ -78,12 +85,13 @@ class _Handler(Operations, EmulatorHandler):
     def dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         raw = self.read_body()
-        operation, match = _route(method, parts.path)
-        if match is None:
+        found = find_route(ROUTES, method, parts.path)
+        if found is None:
             self._send_json(404, {"errors": [{"code": "NotFound",
                                               "message": f"no route {method} {parts.path}"}]},
                             "unknown", None)
             return
+        operation, match = found
         request_id = str(uuid.uuid4())
         status, body_out = 500, None
         fault = self.emulator.state.fail_next.take(operation)
@@ -172,7 +180,7 @@ class AmazonEmulator(Emulator):
                                    upload_interval=3.0 / speedup, url_ttl=url_ttl)
         if fresh_dates:  # newest shipment two hours ago: deadlines as in a live shop
             self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
-        self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
+        self.specs = SpecValidator(specs_dir if specs_dir is not None else find_specs("amazon"))
         self.check_pdf_text = check_pdf_text
         self.records_file = RecordsFile(records_file) if records_file else None
         self.buckets = {op: _Bucket(rate * speedup, burst)
@@ -224,11 +232,3 @@ class AmazonEmulator(Emulator):
             self.state.files[file_id] = StoredFile(
                 data, content_type, time.monotonic() + self.state.url_ttl, compression)
         return file_id
-
-
-def _route(method: str, path: str) -> tuple[str, re.Match[str] | None]:
-    for verb, pattern, operation in ROUTES:
-        match = pattern.match(path)
-        if verb == method and match:
-            return operation, match
-    return "unknown", None

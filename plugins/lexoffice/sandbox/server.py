@@ -25,10 +25,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import click
 
-from syncd.testing.emulator import Emulator, EmulatorHandler
+from syncd.testing.emulator import Emulator, EmulatorHandler, find_route
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_lexoffice.sandbox.cli import command as cli_command
 from syncd_lexoffice.sandbox.state import EmulatorState, berlin_stamp
-from syncd_lexoffice.sandbox.validation import VoucherValidator, default_specs_dir, issue
+from syncd_lexoffice.sandbox.validation import VoucherValidator, issue
 
 MAX_FILE = 5 * 1024 * 1024
 FILE_TYPES = {"application/pdf", "image/jpeg", "image/png", "application/xml", "text/xml"}
@@ -98,7 +99,7 @@ class LexofficeEmulator(Emulator):
                  specs_dir: Path | None = None, small_business: bool = False,
                  destination_principle: bool = False) -> None:
         super().__init__(host=host, port=port)
-        specs = specs_dir if specs_dir is not None else default_specs_dir()
+        specs = specs_dir if specs_dir is not None else find_specs("lexoffice")
         self.state = EmulatorState(api_key=api_key, rate=rate, window=window, specs_dir=specs,
                                    login_email=login_email, login_password=login_password,
                                    small_business=small_business,
@@ -121,15 +122,11 @@ class LexofficeEmulator(Emulator):
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Any, body: bytes) -> Reply:
         state = self.state
-        match, name = None, ""
-        for verb, pattern, route in ROUTES:
-            match = pattern.match(path)
-            if match and verb == method:
-                name = route
-                break
-        if not name:
+        found = find_route(ROUTES, method, path)
+        if found is None:
             return Reply(404, {"message": "Not Found"} if path.startswith("/v1/") else
                          {"error": "not found"})
+        name, match = found
         if path.startswith("/grld-"):
             if headers.get("Authorization"):
                 state.violations.append(f"{method} {path} carried an Authorization header")

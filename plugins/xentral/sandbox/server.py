@@ -25,8 +25,9 @@ import click
 
 from syncd.log import get_logger
 from syncd.testing.emulator import Emulator, EmulatorHandler, EmulatorServer, Recorded
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_xentral.sandbox.routes import Routes, SandboxError
-from syncd_xentral.sandbox.specs import SpecValidator, default_specs_dir
+from syncd_xentral.sandbox.specs import SpecValidator
 from syncd_xentral.sandbox.state import EmulatorState, RateWindow
 
 log = get_logger("syncd_xentral.sandbox")
@@ -168,7 +169,7 @@ class XentralEmulator(Emulator):
         super().__init__(host=host, port=port)
         self.state = EmulatorState(token=token, projects=set(projects),
                                    rate=RateWindow(limit, period))
-        self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
+        self.specs = SpecValidator(specs_dir if specs_dir is not None else find_specs("xentral"))
         self.routes = Routes(self.state)
         for number in products:
             self.state.add_product(number)
