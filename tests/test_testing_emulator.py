@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import tomllib
@@ -25,6 +27,8 @@ from syncd.testing.emulator import (
     specs_dir,
     toml_section,
 )
+
+from .conftest import REPO
 
 
 class _EchoHandler(EmulatorHandler):
@@ -234,3 +238,32 @@ def test_specs_dir_from_the_environment_the_working_directory_or_none(tmp_path, 
     assert specs_dir(system) == (tmp_path / "shared" / "specs" / system).resolve()
     monkeypatch.setenv("SYNCD_NOSUCHREMOTE_SPECS", str(tmp_path / "elsewhere"))
     assert specs_dir(system) == tmp_path / "elsewhere"
+
+
+def test_the_documented_example_emulator_works(tmp_path):
+    docs = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = docs.split("## Writing a sandbox emulator", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    module = tmp_path / "shop_emulator.py"
+    module.write_text(code, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("shop_emulator", module)
+    assert spec is not None and spec.loader is not None
+    shop_module = importlib.util.module_from_spec(spec)
+    sys.modules["shop_emulator"] = shop_module
+    try:
+        spec.loader.exec_module(shop_module)
+        with shop_module.ShopEmulator(rate=3) as shop, httpx.Client(base_url=shop.url) as client:
+            shop.faults["putInvoice"] = ["after"]
+            assert client.put("/v1/invoices/RE-1", content=b"pdf").status_code == 500
+            assert client.get("/v1/invoices/RE-1").status_code == 200  # stored all the same
+            assert client.get("/v1/invoices/RE-1").status_code == 200
+            assert client.get("/v1/invoices/RE-1").status_code == 429  # 3 per second
+            assert client.get("/nowhere").status_code == 404
+            section_toml = tomllib.loads(shop.config_toml())["plugins"]["shop"]
+            assert section_toml["base_url"] == shop.url
+        assert shop.invoices == {"RE-1": b"pdf"}
+        assert [(r.operation, r.status) for r in shop.received] == [
+            ("putInvoice", 500), ("getInvoice", 200), ("getInvoice", 200), ("getInvoice", 429),
+            ("unknown", 404)]
+    finally:
+        sys.modules.pop("shop_emulator", None)
