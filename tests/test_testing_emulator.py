@@ -23,6 +23,7 @@ from syncd.testing.emulator import (
     FaultQueues,
     Recorded,
     RequestLog,
+    TokenBucket,
     find_route,
     specs_dir,
     toml_section,
@@ -267,3 +268,13 @@ def test_the_documented_example_emulator_works(tmp_path):
             ("unknown", 404)]
     finally:
         sys.modules.pop("shop_emulator", None)
+
+
+def test_token_bucket_admits_its_capacity_then_refills_at_its_rate():
+    bucket = TokenBucket(10.0, capacity=3)
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    bucket.stamp -= 0.15  # as if 0.15 s had passed: 1.5 tokens
+    assert [bucket.take() for _ in range(2)] == [True, False]
+    bucket.stamp -= 60  # a long pause refills to the capacity, not beyond
+    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    assert TokenBucket(0.5).capacity == 1.0 and TokenBucket(5).capacity == 5.0

@@ -13,6 +13,7 @@ routes, rate limits, validation, faults) lives in the emulator; what is the same
   keeps quiet (emulators record requests instead of logging them).
 - `Recorded`, `RequestLog` and `FaultQueues`: what it received and the faults tests queue
   for it, safe to share between handler threads and the test.
+- `TokenBucket`: the non-blocking server-side rate limit most remotes document.
 - `find_route` for `(method, pattern, name)` tables, `specs_dir` for the remote's official
   contract files (which live outside the repository).
 
@@ -199,6 +200,30 @@ def toml_section(table: str, values: Mapping[str, Any]) -> str:
     """`[table]` and one `key = value` line each (JSON strings, numbers, lists are TOML)."""
     lines = [f"[{table}]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
     return "\n".join(lines) + "\n"
+
+
+class TokenBucket:
+    """`rate` tokens a second up to `capacity` (default: one second's worth, at least 1).
+
+    Non-blocking, as a remote's limit is: `take()` says whether this request may pass, and
+    the emulator answers 429 when not. Thread-safe on its own lock.
+    """
+
+    def __init__(self, rate: float, capacity: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = float(capacity) if capacity is not None else max(1.0, rate)
+        self.tokens, self.stamp = self.capacity, time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
 
 
 def find_route(routes: Iterable[tuple[str, re.Pattern[str], T]], method: str,

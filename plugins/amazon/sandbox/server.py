@@ -32,6 +32,7 @@ from syncd.testing.emulator import (
     EmulatorHandler,
     EmulatorServer,
     Recorded,
+    TokenBucket,
     find_route,
 )
 from syncd.testing.emulator import specs_dir as find_specs
@@ -58,24 +59,6 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("PUT", re.compile(r"^/files/(?P<id>[^/]+)$"), "upload"),
     ("GET", re.compile(r"^/_records$"), "records"),
 ]
-
-
-class _Bucket:
-    """Non-blocking server-side token bucket."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class _Handler(Operations, EmulatorHandler):
@@ -183,7 +166,7 @@ class AmazonEmulator(Emulator):
         self.specs = SpecValidator(specs_dir if specs_dir is not None else find_specs("amazon"))
         self.check_pdf_text = check_pdf_text
         self.records_file = RecordsFile(records_file) if records_file else None
-        self.buckets = {op: _Bucket(rate * speedup, burst)
+        self.buckets = {op: TokenBucket(rate * speedup, burst)
                         for op, (rate, burst) in DOCUMENTED.items()}
 
     def bind(self) -> EmulatorServer:

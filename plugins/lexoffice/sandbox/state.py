@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncd.testing.emulator import Recorded, RequestLog
+from syncd.testing.emulator import Recorded, RequestLog, TokenBucket
 from syncd_lexoffice import categories as names
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -46,26 +45,6 @@ def load_categories(specs_dir: Path | None) -> tuple[list[dict[str, Any]], str]:
 def berlin_stamp(day: date | datetime) -> str:
     moment = day if isinstance(day, datetime) else datetime.combine(day, dtime(), BERLIN)
     return moment.astimezone(BERLIN).isoformat(timespec="milliseconds")
-
-
-class Bucket:
-    """The API's token bucket: `rate` tokens per second, all endpoints together."""
-
-    def __init__(self, rate: float, capacity: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate)
-        self.tokens, self.stamp = self.capacity, time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True
-            return False
 
 
 @dataclass
@@ -122,7 +101,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.api_key = api_key
         self.key_valid = True
-        self.bucket = Bucket(rate)
+        self.bucket = TokenBucket(rate)
         self.window = window
         self.categories, self.categories_origin = load_categories(specs_dir)
         self.profile = {"organizationId": str(uuid.uuid4()), "companyName": "Sandbox GmbH",
