@@ -8,6 +8,9 @@ Fixtures (documented in docs/plugins.md, "Testing your plugin"):
 - ``syncd_plugin``: the in-process testing plugin, for ``load_plugins(extra=[...])``.
 - ``make_syncd_config``: writes a syncd.toml using the testing plugin and loads it.
 
+``syncd.testing.emulator`` is the base for sandbox emulators of remote systems (docs/plugins.md,
+"Writing a sandbox emulator"); the sink and every bundled emulator are built on it.
+
 Importing this module stays cheap: heavy imports happen inside the fixtures.
 """
 

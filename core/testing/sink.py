@@ -30,10 +30,11 @@ import random
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from syncd.testing.emulator import Emulator, EmulatorHandler
 
 
 class SinkState:
@@ -85,29 +86,20 @@ class SinkState:
             return 201, {"id": entry["id"]}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(EmulatorHandler):
+    emulator: DocumentSink
+    methods = ("GET", "PUT", "POST", "DELETE")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read /_received instead of access logs."""
+    def dispatch(self, method: str) -> None:
+        {"GET": self._get, "PUT": self._put, "POST": self._post, "DELETE": self._delete}[method]()
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload, headers)
 
     def _body(self) -> Any:
         """The JSON body, or None when the client vanished before sending all of it."""
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if len(raw) < length:
+        raw = self.read_body()
+        if len(raw) < self.content_length:
             return None
         return json.loads(raw) if raw else {}
 
@@ -125,10 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
         return unquote(parts[0]), unquote(parts[2]) if len(parts) > 2 else None
 
     def _put_file(self, identity: str, name: str) -> None:
-        state = self.server.state
-        length = int(self.headers.get("Content-Length") or 0)
-        data = self.rfile.read(length) if length else b""
-        if len(data) < length:
+        state = self.emulator.state
+        data = self.read_body()
+        if len(data) < self.content_length:
             self.close_connection = True
             return
         if self._early_fault(state.fault()):
@@ -148,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(409 if duplicate else 201, {"id": entry["id"]})
 
     def _early_fault(self, kind: str | None) -> bool:
-        state = self.server.state
+        state = self.emulator.state
         if kind == "429":
             retry = str(state.faults.get("retry_after", 0.1))
             self._send(429, {"error": "rate limited"}, {"Retry-After": retry})
@@ -161,8 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         return False
 
-    def do_GET(self) -> None:
-        state = self.server.state
+    def _get(self) -> None:
+        state = self.emulator.state
         if self.path == "/_received":
             with state.lock:
                 self._send(200, [e for e in state.received if e.get("kind") != "file"])
@@ -188,11 +179,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"id": entry["id"], "number": entry["number"]})
 
     def _lookup_fault(self) -> str | None:
-        kind = self.server.state.fault()
+        kind = self.emulator.state.fault()
         return kind if kind in ("429", "500", "400") else None
 
-    def do_PUT(self) -> None:
-        state = self.server.state
+    def _put(self) -> None:
+        state = self.emulator.state
         identity = self._identity()
         if identity is None:
             self._send(404, {"error": "unknown path"})
@@ -226,68 +217,41 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(status, payload)
 
-    def do_POST(self) -> None:
+    def _post(self) -> None:
         if self.path == "/_faults":
             self._set_faults()
         else:
-            self.do_PUT()
+            self._put()
 
-    def do_DELETE(self) -> None:
+    def _delete(self) -> None:
         identity = self._identity()
-        state = self.server.state
+        state = self.emulator.state
         with state.lock:
             found = state.documents.pop(identity or "", None)
         self._send(204 if found else 404, {})
 
     def _set_faults(self) -> None:
         faults = self._body() or {}
-        state = self.server.state
+        state = self.emulator.state
         with state.lock:
             state.faults = faults
             state.random = random.Random(faults.get("seed", 0))
         self._send(200, faults)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    state: SinkState
+class DocumentSink(Emulator):
+    """The sink running in a background thread; use as a context manager or start()/stop().
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client killed mid-request (the fault tests do that) is not a sink error."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, ConnectionError):
-            super().handle_error(request, client_address)
+    It binds at construction, so `url` is known before it starts serving.
+    """
 
-
-class DocumentSink:
-    """The sink running in a background thread; use as a context manager or start()/stop()."""
+    name = "document-sink"
+    handler = _Handler
 
     def __init__(self, journal: Path | None = None, port: int = 0) -> None:
+        super().__init__(port=port)
         self.state = SinkState(journal)
-        self._server = _Server(("127.0.0.1", port), _Handler)
-        self._server.state = self.state
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> DocumentSink:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True, name="document-sink")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> DocumentSink:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.bind()
 
     def set_faults(self, rate: float, kinds: list[str] | None = None, **options: Any) -> None:
         with self.state.lock:
@@ -324,13 +288,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     sink = DocumentSink(args.journal, args.port)
     print(sink.url, flush=True)
-    try:
-        sink._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sink._server.server_close()
-        sys.stdout.flush()
+    sink.serve_forever()  # until Ctrl-C
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -29,7 +29,5 @@ def command(port: int, count: int, session_downloads: int, csv_path: Path | None
         click.echo(f"invoice-list CSV ({export.rows} rows) written to {csv_path}")
     click.echo(f"Afterbuy sandbox on {emulator.url} ({count} invoices). Point syncd at it with:")
     click.echo(emulator.config_toml(api=True))
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    emulator.serve_forever()  # until Ctrl-C
+    click.echo("stopped")

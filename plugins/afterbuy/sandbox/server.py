@@ -13,13 +13,10 @@ Every request is recorded (`received`), so tests can count logins and downloads.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import Element, SubElement, tostring
@@ -27,6 +24,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import click
 import defusedxml.ElementTree as SafeET
 
+from syncd.testing.emulator import Emulator, EmulatorHandler, FaultQueues, Recorded, RequestLog
 from syncd_afterbuy.sandbox.cli import command as cli_command
 from syncd_afterbuy.sandbox.generator import GeneratedInvoice
 from syncd_afterbuy.sandbox.orders import STAMP, Order, invoice_pdf, order_xml, orders_from
@@ -39,19 +37,101 @@ LOGIN_FORM = """<!doctype html><html><head><meta charset="utf-8"><title>Afterbuy
 COOKIE = "ABSESSION"
 
 
-@dataclass(frozen=True)
-class Received:
-    method: str
-    path: str
-    status: int
-    kind: str
-    detail: str = ""
+class _Handler(EmulatorHandler):
+    emulator: AfterbuyEmulator
+
+    def _reply(self, status: int, body: bytes, content_type: str, kind: str, detail: str = "",
+               headers: dict[str, str] | None = None) -> None:
+        self.emulator.received.append(Recorded(self.command, urlsplit(self.path).path, status,
+                                               kind, note=detail))
+        self.send_bytes(status, body, content_type, headers)
+
+    def _fault(self, kind: str) -> bool:
+        """Answer with an injected status (e.g. 503) instead of doing the work."""
+        status = self.emulator.fail_next.take(kind)
+        if status is None:
+            return False
+        self._reply(status, b"injected failure", "text/plain", kind, f"fault {status}",
+                    {"Retry-After": "0"} if status == 429 else None)
+        return True
+
+    def _session(self) -> str | None:
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE:
+                return value
+        return None
+
+    def dispatch(self, method: str) -> None:
+        (self._get if method == "GET" else self._post)(urlsplit(self.path).path)
+
+    def _get(self, path: str) -> None:
+        if path == "/login":
+            self._reply(200, LOGIN_FORM.format(error="").encode(), "text/html; charset=utf-8",
+                        "login-form")
+            return
+        if path.startswith("/rechnungen/") and path.endswith(".pdf"):
+            if self._fault("pdf"):
+                return
+            self._pdf(path[len("/rechnungen/"):-len(".pdf")])
+            return
+        self._reply(404, b"not found", "text/plain", "unknown")
+
+    def _pdf(self, number: str) -> None:
+        em = self.emulator
+        token = self._session()
+        with em.lock:
+            used = em.sessions.get(token or "")
+            if used is not None and em.session_downloads and used >= em.session_downloads:
+                del em.sessions[token or ""]
+                used = None
+            if used is not None:
+                em.sessions[token or ""] = used + 1
+            known = number in em.pdfs
+        if used is None:
+            self._reply(302, b"", "text/html", "pdf-expired", number,
+                        {"Location": "/login?expired=1"})
+            return
+        if not known:
+            self._reply(404, b"Rechnung nicht gefunden", "text/plain", "pdf", number)
+            return
+        with em.lock:
+            data = em.pdfs.get(number) or invoice_pdf(number)
+            em.pdfs[number] = data
+        self._reply(200, data, "application/pdf", "pdf", number)
+
+    def _post(self, path: str) -> None:
+        body = self.read_body()
+        if path in ("/login", "/afterbuy/ABInterface.aspx") and self._fault(
+                "login" if path == "/login" else "api"):
+            return
+        if path == "/login":
+            form = parse_qs(body.decode("utf-8", "replace"))
+            user = (form.get("username") or [""])[0]
+            password = (form.get("password") or [""])[0]
+            em = self.emulator
+            if (user, password) != (em.username, em.password):
+                page = LOGIN_FORM.format(error="<p>Benutzername oder Passwort falsch</p>")
+                self._reply(401, page.encode(), "text/html; charset=utf-8", "login", "refused")
+                return
+            token = secrets.token_hex(16)
+            with em.lock:
+                em.sessions[token] = 0
+            self._reply(302, b"", "text/html", "login", "ok", {
+                "Location": "/start", "Set-Cookie": f"{COOKIE}={token}; Path=/; HttpOnly"})
+            return
+        if path == "/afterbuy/ABInterface.aspx":
+            answer, detail = self.emulator.sold_items(body)
+            self._reply(200, answer, "text/xml; charset=utf-8", "api", detail)
+            return
+        self._reply(404, b"not found", "text/plain", "unknown")
 
 
-class AfterbuyEmulator:
+class AfterbuyEmulator(Emulator):
     """Start with `.start()` (a free port on 127.0.0.1), stop with `.stop()`."""
 
     name = "afterbuy"
+    handler = _Handler
     command: ClassVar[click.Command] = cli_command
 
     def __init__(self, invoices: Iterable[GeneratedInvoice] = (), *, host: str = "127.0.0.1",
@@ -59,7 +139,7 @@ class AfterbuyEmulator:
                  password: str = "sandbox-password", partner_token: str = "sandbox-partner",
                  account_token: str = "sandbox-account", session_downloads: int = 0,
                  amazon_every: int = 0) -> None:
-        self.host, self.port = host, port
+        super().__init__(host=host, port=port)
         self.username, self.password = username, password
         self.partner_token, self.account_token = partner_token, account_token
         self.session_downloads = session_downloads
@@ -67,11 +147,10 @@ class AfterbuyEmulator:
         self.sessions: dict[str, int] = {}
         self.pdfs: dict[str, bytes] = {}
         self.orders: list[Order] = []
-        self.received: list[Received] = []
-        self.fail_next: dict[str, list[int]] = {}
+        self.received: RequestLog[Recorded] = RequestLog()
+        """Every request: `operation` is its kind ("login", "pdf", "api", …), `note` details."""
+        self.fail_next: FaultQueues[int] = FaultQueues()
         """Status codes to answer the next requests of a kind ("login", "pdf", "api") with."""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.add_invoices(list(invoices), amazon_every=amazon_every)
 
     # state ---------------------------------------------------------------------------------
@@ -98,52 +177,8 @@ class AfterbuyEmulator:
             self.sessions.clear()
 
     def count(self, kind: str, status: int | None = None) -> int:
-        with self.lock:
-            return sum(r.kind == kind and (status is None or r.status == status)
-                       for r in self.received)
-
-    # lifecycle -----------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def bind(self) -> ThreadingHTTPServer:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        return self._server
-
-    def start(self) -> AfterbuyEmulator:
-        server = self.bind()
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                        name="afterbuy-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        server = self._server or self.bind()
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> AfterbuyEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return len(self.received.where(
+            lambda r: r.operation == kind and (status is None or r.status == status)))
 
     def config_values(self, *, api: bool = False, **overrides: Any) -> dict[str, Any]:
         """`[plugins.afterbuy]` keys pointing at this emulator (tokens only with `api`)."""
@@ -157,11 +192,6 @@ class AfterbuyEmulator:
                           api_url=f"{self.url}/afterbuy/ABInterface.aspx")
         values.update(overrides)
         return values
-
-    def config_toml(self, **overrides: Any) -> str:
-        lines = ["[plugins.afterbuy]"]
-        lines += [f"{k} = {json.dumps(v)}" for k, v in self.config_values(**overrides).items()]
-        return "\n".join(lines) + "\n"
 
     # XML API -------------------------------------------------------------------------------
     def sold_items(self, body: bytes) -> tuple[bytes, str]:
@@ -238,111 +268,3 @@ def _error(call: str, code: str, message: str) -> bytes:
     SubElement(error, "ErrorCode").text = code
     SubElement(error, "ErrorDescription").text = message
     return tostring(root, encoding="utf-8")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: AfterbuyEmulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _reply(self, status: int, body: bytes, content_type: str, kind: str, detail: str = "",
-               headers: dict[str, str] | None = None) -> None:
-        em = self.emulator
-        with em.lock:
-            em.received.append(Received(self.command, urlsplit(self.path).path, status, kind,
-                                        detail))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _fault(self, kind: str) -> bool:
-        """Answer with an injected status (e.g. 503) instead of doing the work."""
-        em = self.emulator
-        with em.lock:
-            queue = em.fail_next.get(kind) or []
-            status = queue.pop(0) if queue else None
-        if status is None:
-            return False
-        self._reply(status, b"injected failure", "text/plain", kind, f"fault {status}",
-                    {"Retry-After": "0"} if status == 429 else None)
-        return True
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _session(self) -> str | None:
-        for part in (self.headers.get("Cookie") or "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE:
-                return value
-        return None
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path == "/login":
-            self._reply(200, LOGIN_FORM.format(error="").encode(), "text/html; charset=utf-8",
-                        "login-form")
-            return
-        if path.startswith("/rechnungen/") and path.endswith(".pdf"):
-            if self._fault("pdf"):
-                return
-            self._pdf(path[len("/rechnungen/"):-len(".pdf")])
-            return
-        self._reply(404, b"not found", "text/plain", "unknown")
-
-    def _pdf(self, number: str) -> None:
-        em = self.emulator
-        token = self._session()
-        with em.lock:
-            used = em.sessions.get(token or "")
-            if used is not None and em.session_downloads and used >= em.session_downloads:
-                del em.sessions[token or ""]
-                used = None
-            if used is not None:
-                em.sessions[token or ""] = used + 1
-            known = number in em.pdfs
-        if used is None:
-            self._reply(302, b"", "text/html", "pdf-expired", number,
-                        {"Location": "/login?expired=1"})
-            return
-        if not known:
-            self._reply(404, b"Rechnung nicht gefunden", "text/plain", "pdf", number)
-            return
-        with em.lock:
-            data = em.pdfs.get(number) or invoice_pdf(number)
-            em.pdfs[number] = data
-        self._reply(200, data, "application/pdf", "pdf", number)
-
-    def do_POST(self) -> None:
-        path = urlsplit(self.path).path
-        body = self._body()
-        if path in ("/login", "/afterbuy/ABInterface.aspx") and self._fault(
-                "login" if path == "/login" else "api"):
-            return
-        if path == "/login":
-            form = parse_qs(body.decode("utf-8", "replace"))
-            user = (form.get("username") or [""])[0]
-            password = (form.get("password") or [""])[0]
-            em = self.emulator
-            if (user, password) != (em.username, em.password):
-                page = LOGIN_FORM.format(error="<p>Benutzername oder Passwort falsch</p>")
-                self._reply(401, page.encode(), "text/html; charset=utf-8", "login", "refused")
-                return
-            token = secrets.token_hex(16)
-            with em.lock:
-                em.sessions[token] = 0
-            self._reply(302, b"", "text/html", "login", "ok", {
-                "Location": "/start", "Set-Cookie": f"{COOKIE}={token}; Path=/; HttpOnly"})
-            return
-        if path == "/afterbuy/ABInterface.aspx":
-            answer, detail = self.emulator.sold_items(body)
-            self._reply(200, answer, "text/xml; charset=utf-8", "api", detail)
-            return
-        self._reply(404, b"not found", "text/plain", "unknown")

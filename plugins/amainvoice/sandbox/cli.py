@@ -44,7 +44,5 @@ def command(port: int, days: int, per_day: int, rate: int, per: float, throttle_
     click.echo(f"Amainvoice sandbox on {emulator.endpoint} ({days} days x {per_day} orders, "
                f"throttle {rate} per {per:g}s). Point syncd at it with:")
     click.echo(emulator.config_toml())
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    emulator.serve_forever()  # until Ctrl-C
+    click.echo("stopped")

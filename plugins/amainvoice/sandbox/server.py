@@ -14,19 +14,18 @@ token.
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 import click
 
+from syncd.testing.emulator import Emulator, EmulatorHandler, FaultQueues, RequestLog
 from syncd_amainvoice.sandbox.cli import command as cli_command
 from syncd_amainvoice.sandbox.dataset import Dataset
 from syncd_amainvoice.sandbox.pdf import tiny_pdf
@@ -35,10 +34,29 @@ ANSWERS = ("throttle-text", "throttle-json", "error", "params", "html", "empty",
            "server-error", "single", "object", "bad-row")
 
 
-class AmainvoiceEmulator:
+class _Handler(EmulatorHandler):
+    emulator: AmainvoiceEmulator
+
+    def dispatch(self, method: str) -> None:
+        if method == "POST":
+            form = parse_qs(self.read_body().decode("utf-8", errors="replace"))
+            status, content_type, body, record = self.emulator.answer(form)
+            self.emulator.requests.append(record)
+            self.send_bytes(status, body.encode(), f"{content_type}; charset=utf-8")
+            return
+        path = self.path.split("?")[0]
+        if path.startswith("/documents/") and path.endswith(".pdf"):
+            status, data = self.emulator.pdf(path[len("/documents/"):-4])
+            self.send_bytes(status, data, "application/pdf" if status == 200 else "text/html")
+            return
+        self.send_bytes(404, b"not found", "text/plain")
+
+
+class AmainvoiceEmulator(Emulator):
     """`.start()` binds a free port on 127.0.0.1; `config_values()` points syncd at it."""
 
     name = "amainvoice"
+    handler = _Handler
     command: ClassVar[click.Command] = cli_command
 
     def __init__(self, dataset: Dataset | None = None, *, host: str = "127.0.0.1",
@@ -49,7 +67,7 @@ class AmainvoiceEmulator:
                  timezone: str = "Europe/Berlin") -> None:
         today = datetime.now(ZoneInfo(timezone)).date()
         self.dataset = dataset or Dataset(today - timedelta(days=3), 3, per_day=10)
-        self.host, self.port = host, port
+        super().__init__(host=host, port=port)
         self.customer_number, self.auth_token = customer_number, auth_token
         self.rate, self.per, self.throttle_style = rate, per, throttle_style
         self.latency, self.max_age_days = latency, max_age_days
@@ -58,50 +76,16 @@ class AmainvoiceEmulator:
         self.lock = threading.Lock()
         self.window: deque[float] = deque()
         self.fetches: dict[str, int] = {}
-        self.injected: dict[str, deque[str]] = {}
-        self.pdf_failures: dict[str, deque[int]] = {}
-        self.requests: list[dict[str, Any]] = []
-        self.pdf_requests: list[str] = []
+        self.injected: FaultQueues[str] = FaultQueues()
+        self.pdf_failures: FaultQueues[int] = FaultQueues()
+        self.requests: RequestLog[dict[str, Any]] = RequestLog()
+        self.pdf_requests: RequestLog[str] = RequestLog()
         self._numbers: set[str] | None = None
-        self.server: ThreadingHTTPServer | None = None
-        self.thread: threading.Thread | None = None
 
-    # -- lifecycle --------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "bind() or start() first"
-        return f"http://{self.host}:{self.server.server_address[1]}"
-
+    # -- configuration ----------------------------------------------------------------------
     @property
     def endpoint(self) -> str:
         return f"{self.url}/amainvoiceapp.php"
-
-    def bind(self) -> ThreadingHTTPServer:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self.server = ThreadingHTTPServer((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        return self.server
-
-    def start(self) -> AmainvoiceEmulator:
-        server = self.bind()
-        self.thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                       daemon=True, name="amainvoice-emulator")
-        self.thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        (self.server or self.bind()).serve_forever()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> AmainvoiceEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def config_values(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
@@ -113,31 +97,23 @@ class AmainvoiceEmulator:
         values.update(overrides)
         return values
 
-    def config_toml(self) -> str:
-        lines = ["[plugins.amainvoice]"]
-        for key, value in self.config_values().items():
-            lines.append(f"{key} = {json.dumps(value)}")
-        return "\n".join(lines)
-
     # -- test controls ----------------------------------------------------------------------
     def inject(self, unit: str, answers: Iterable[str]) -> None:
         """Queue answers for `unit` ("2026-11-03.inv", "today.tax" or "*" for any request)."""
+        answers = list(answers)
         for answer in answers:
             if answer not in ANSWERS:
                 raise ValueError(f"unknown answer {answer!r}; one of {', '.join(ANSWERS)}")
-        with self.lock:
-            self.injected.setdefault(unit, deque()).extend(answers)
+        self.injected.push(unit, *answers)
 
     def fail_pdf(self, number: str, statuses: Iterable[int]) -> None:
-        with self.lock:
-            self.pdf_failures.setdefault(number, deque()).extend(statuses)
+        self.pdf_failures.push(number, *statuses)
 
     def today(self) -> date:
         return datetime.now(self.zone).date()
 
     def received(self, answer: str | None = None) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r for r in self.requests if answer is None or r["answer"] == answer]
+        return self.requests.where(lambda r: answer is None or r["answer"] == answer)
 
     # -- answering --------------------------------------------------------------------------
     def _throttled(self) -> bool:
@@ -173,9 +149,7 @@ class AmainvoiceEmulator:
                 {"error": "invalid firm_key_id or client_identifier"}), {**record,
                                                                         "answer": "auth"}
         unit = "today.tax" if kind == "tax" else f"{paras.get('start_date')}.{kind}"
-        with self.lock:
-            queue = self.injected.get(unit) or self.injected.get("*")
-            injected = queue.popleft() if queue else None
+        injected = self.injected.take(unit) or self.injected.take("*")
         if injected is None and self._throttled():
             injected = ("throttle-json" if self.throttle_style == "json" else "throttle-text")
         if injected and injected not in ("single", "object", "bad-row"):
@@ -215,11 +189,10 @@ class AmainvoiceEmulator:
         return 200, "application/json", json.dumps(rows, ensure_ascii=False), record
 
     def pdf(self, number: str) -> tuple[int, bytes]:
-        with self.lock:
-            self.pdf_requests.append(number)
-            queue = self.pdf_failures.get(number)
-            if queue:
-                return queue.popleft(), b"<html>error</html>"
+        self.pdf_requests.append(number)
+        failure = self.pdf_failures.take(number)
+        if failure is not None:
+            return failure, b"<html>error</html>"
         if self._numbers is None:
             self._numbers = self.dataset.numbers("inv") | self.dataset.numbers("rem")
         if number not in self._numbers:
@@ -240,38 +213,3 @@ def _broken(kind: str) -> tuple[int, str, str]:
         "truncated": (200, "application/json", '[{"inv_rech_nr": "R1", "itemprice": "1'),
         "server-error": (503, "text/html", "<html>503 Service Unavailable</html>"),
     }[kind]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: ClassVar[AmainvoiceEmulator]
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()  # headers and body leave at once (no 40 ms delayed-ACK stall)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the emulator records requests itself."""
-
-    def _send(self, status: int, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode("utf-8", errors="replace"))
-        status, content_type, body, record = self.emulator.answer(form)
-        with self.emulator.lock:
-            self.emulator.requests.append(record)
-        self._send(status, f"{content_type}; charset=utf-8", body.encode())
-
-    def do_GET(self) -> None:
-        path = self.path.split("?")[0]
-        if path.startswith("/documents/") and path.endswith(".pdf"):
-            status, data = self.emulator.pdf(path[len("/documents/"):-4])
-            self._send(status, "application/pdf" if status == 200 else "text/html", data)
-            return
-        self._send(404, "text/plain", b"not found")

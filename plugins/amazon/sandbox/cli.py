@@ -44,7 +44,5 @@ def command(port: int, vidr_files: tuple[Path, ...], speedup: float, fresh_dates
     click.echo(f"Records: GET {emulator.url}/_records"
                + (f", and {records_file} after every request" if records_file else "")
                + f"; bodies checked against {emulator.specs.checks}")
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    emulator.serve_forever()  # until Ctrl-C
+    click.echo("stopped")

@@ -88,8 +88,7 @@ class Operations:
                             "The access token you provided has expired.")
         if "tax_invoicing" not in state.roles:
             raise HttpError(403, "Unauthorized", "Access to requested resource is denied.")
-        with state.lock:
-            allowed = self.emulator.buckets[operation].take()
+        allowed = self.emulator.buckets[operation].take()
         if forced or not allowed:
             raise HttpError(429, "QuotaExceeded",
                             "You exceeded your quota for the requested resource.")

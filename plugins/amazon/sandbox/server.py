@@ -16,12 +16,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -29,16 +27,21 @@ from urllib.parse import urlsplit
 import click
 
 from syncd.log import get_logger
+from syncd.testing.emulator import (
+    Emulator,
+    EmulatorHandler,
+    EmulatorServer,
+    Recorded,
+    TokenBucket,
+    find_route,
+)
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_amazon.ratelimit import DOCUMENTED
 from syncd_amazon.sandbox.cli import command as cli_command
 from syncd_amazon.sandbox.operations import HttpError, Operations
 from syncd_amazon.sandbox.records import RecordsFile, snapshot
-from syncd_amazon.sandbox.specs import SpecValidator, default_specs_dir
-from syncd_amazon.sandbox.state import (
-    EmulatorState,
-    Recorded,
-    StoredFile,
-)
+from syncd_amazon.sandbox.specs import SpecValidator
+from syncd_amazon.sandbox.state import EmulatorState, StoredFile
 
 log = get_logger("syncd_amazon.sandbox")
 
@@ -58,176 +61,23 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 
 
-class _Bucket:
-    """Non-blocking server-side token bucket."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-class AmazonEmulator:
-    """Start with `.start()` (random free port by default), stop with `.stop()`.
-
-    `config_values()` gives the `[plugins.amazon]` keys that point syncd at this instance.
-    """
-
-    name = "amazon"
-    command: ClassVar[click.Command] = cli_command
-    """What `syncd sandbox amazon` runs (looked up by the core's sandbox group)."""
-
-    def __init__(self, vidr_files: Iterable[str | Path] = (), *, host: str = "127.0.0.1",
-                 port: int = 0, speedup: float = 1.0, client_id: str = "sandbox-client-id",
-                 client_secret: str = "sandbox-client-secret",
-                 refresh_token: str = "Atzr|sandbox-refresh-token",
-                 specs_dir: Path | None = None, url_ttl: float = 300.0,
-                 check_pdf_text: bool = True, fresh_dates: bool = False,
-                 records_file: Path | None = None) -> None:
-        if speedup <= 0:
-            raise ValueError("speedup must be positive")
-        self.host, self.port = host, port
-        self.speedup = speedup
-        self.client_id, self.client_secret, self.refresh_token = (client_id, client_secret,
-                                                                  refresh_token)
-        self.state = EmulatorState([Path(p) for p in vidr_files], speedup=speedup,
-                                   upload_interval=3.0 / speedup, url_ttl=url_ttl)
-        if fresh_dates:  # newest shipment two hours ago: deadlines as in a live shop
-            self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
-        self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
-        self.check_pdf_text = check_pdf_text
-        self.records_file = RecordsFile(records_file) if records_file else None
-        self.buckets = {op: _Bucket(rate * speedup, burst)
-                        for op, (rate, burst) in DOCUMENTED.items()}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # lifecycle -----------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def bind(self) -> ThreadingHTTPServer:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        server = ThreadingHTTPServer((self.host, self.port), handler)
-        server.daemon_threads = True
-        self._server = server
-        log.info("amazon sandbox listening", url=self.url, speedup=self.speedup,
-                 shipments=len(self.state.groups), spec_validation=self.specs.enabled)
-        return server
-
-    def start(self) -> AmazonEmulator:
-        server = self.bind()
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                        name="amazon-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        server = self._server or self.bind()
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> AmazonEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def config_values(self, **overrides: Any) -> dict[str, Any]:
-        """`[plugins.amazon]` keys for this emulator (intervals shrunk by the speed-up)."""
-        values: dict[str, Any] = {
-            "enabled": True,
-            "endpoint": self.url,
-            "token_url": f"{self.url}/auth/o2/token",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "refresh_token": self.refresh_token,
-            "marketplace_ids": sorted({g.marketplace_id for g in self.state.groups.values()})
-            or ["A1PA6795UKMFR9"],
-            "upload_interval": f"{3.0 / self.speedup:g}s",
-            "report_poll_interval": "0.05s",
-            "feed_poll_interval": "0.05s",
-        }
-        values.update(overrides)
-        return values
-
-    def config_toml(self, **overrides: Any) -> str:
-        """A `[plugins.amazon]` TOML section for this emulator (for syncd.toml in tests/demo)."""
-        lines = ["[plugins.amazon]"]
-        lines += [f"{key} = {json.dumps(value)}"
-                  for key, value in self.config_values(**overrides).items()]
-        return "\n".join(lines) + "\n"
-
-    def records(self) -> dict[str, Any]:
-        """What it received (also `GET /_records`): requests, feeds, groups, validation."""
-        return snapshot(self)
-
-    def validation_summary(self) -> str:
-        """Which checks ran on the traffic and how many bodies were off, in one sentence."""
-        with self.state.lock:
-            return self.specs.summary(len(self.state.spec_violations))
-
-    # helpers used by the handler -----------------------------------------------------------
-    def file_url(self, file_id: str) -> str:
-        return f"{self.url}/files/{file_id}?X-Amz-Expires={int(self.state.url_ttl)}" \
-               f"&X-Amz-Signature={secrets.token_hex(8)}"
-
-    def store_file(self, data: bytes, content_type: str, compression: str | None = None) -> str:
-        file_id = f"amzn1.tortuga.4.eu.{uuid.uuid4()}"
-        with self.state.lock:
-            self.state.files[file_id] = StoredFile(
-                data, content_type, time.monotonic() + self.state.url_ttl, compression)
-        return file_id
-
-
-class _Handler(Operations, BaseHTTPRequestHandler):
+class _Handler(Operations, EmulatorHandler):
     emulator: AmazonEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    methods = ("GET", "POST", "PUT")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    # plumbing ------------------------------------------------------------------------------
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        operation, match = _route(method, parts.path)
-        if match is None:
+        raw = self.read_body()
+        found = find_route(ROUTES, method, parts.path)
+        if found is None:
             self._send_json(404, {"errors": [{"code": "NotFound",
                                               "message": f"no route {method} {parts.path}"}]},
                             "unknown", None)
             return
+        operation, match = found
         request_id = str(uuid.uuid4())
         status, body_out = 500, None
-        with self.emulator.state.lock:
-            faults = self.emulator.state.fail_next.get(operation) or []
-            fault = faults.pop(0) if faults else None
+        fault = self.emulator.state.fail_next.take(operation)
         try:
             if fault == "before":
                 raise HttpError(500, "InternalFailure", "injected failure before processing")
@@ -252,12 +102,12 @@ class _Handler(Operations, BaseHTTPRequestHandler):
             except ValueError:
                 recorded_body = raw[:200]
             if operation != "records":
-                self.emulator.state.record(Recorded(operation, method, parts.path, status,
-                                                    recorded_body, time.monotonic(), request_id))
+                self.emulator.state.record(Recorded(method, parts.path, status, operation,
+                                                    recorded_body, request_id=request_id))
                 if self.emulator.records_file is not None:
                     self.emulator.records_file.write(self.emulator)
         if payload is not None:
-            self._send_raw(status, payload, headers)
+            self.send_bytes(status, payload, headers=headers)
             return
         if operation not in ("token", "download", "upload"):
             violations = self.emulator.specs.response(operation, status, body_out)
@@ -269,41 +119,99 @@ class _Handler(Operations, BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, body: Any, operation: str, request_id: str | None,
                    headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode() if body is not None else b""
-        out = {"Content-Type": "application/json"}
+        """JSON with Amazon's request id and, where Amazon sends it, the rate limit header."""
+        out = {}
         if request_id:
             out["x-amzn-RequestId"] = request_id
         bucket = self.emulator.buckets.get(operation)
         if bucket is not None and status in (200, 201, 202, 400, 404):
             out["x-amzn-RateLimit-Limit"] = f"{bucket.rate:g}"
         out.update(headers or {})
-        self._send_raw(status, data, out)
-
-    def _send_raw(self, status: int, data: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
+        self.send_json(status, body, out)
 
     def op_records(self, match: re.Match[str], parts: Any, raw: bytes,
                    rid: str) -> tuple[int, Any, dict[str, str], bytes]:
         data = json.dumps(self.emulator.records(), default=str).encode()
         return 200, None, {"Content-Type": "application/json"}, data
 
-def _route(method: str, path: str) -> tuple[str, re.Match[str] | None]:
-    for verb, pattern, operation in ROUTES:
-        match = pattern.match(path)
-        if verb == method and match:
-            return operation, match
-    return "unknown", None
+
+class AmazonEmulator(Emulator):
+    """Start with `.start()` (random free port by default), stop with `.stop()`.
+
+    `config_values()` gives the `[plugins.amazon]` keys that point syncd at this instance.
+    """
+
+    name = "amazon"
+    handler = _Handler
+    command: ClassVar[click.Command] = cli_command
+    """What `syncd sandbox amazon` runs (looked up by the core's sandbox group)."""
+
+    def __init__(self, vidr_files: Iterable[str | Path] = (), *, host: str = "127.0.0.1",
+                 port: int = 0, speedup: float = 1.0, client_id: str = "sandbox-client-id",
+                 client_secret: str = "sandbox-client-secret",
+                 refresh_token: str = "Atzr|sandbox-refresh-token",
+                 specs_dir: Path | None = None, url_ttl: float = 300.0,
+                 check_pdf_text: bool = True, fresh_dates: bool = False,
+                 records_file: Path | None = None) -> None:
+        if speedup <= 0:
+            raise ValueError("speedup must be positive")
+        super().__init__(host=host, port=port)
+        self.speedup = speedup
+        self.client_id, self.client_secret, self.refresh_token = (client_id, client_secret,
+                                                                  refresh_token)
+        self.state = EmulatorState([Path(p) for p in vidr_files], speedup=speedup,
+                                   upload_interval=3.0 / speedup, url_ttl=url_ttl)
+        if fresh_dates:  # newest shipment two hours ago: deadlines as in a live shop
+            self.state.shift_dates(datetime.now(UTC) - timedelta(hours=2))
+        self.specs = SpecValidator(specs_dir if specs_dir is not None else find_specs("amazon"))
+        self.check_pdf_text = check_pdf_text
+        self.records_file = RecordsFile(records_file) if records_file else None
+        self.buckets = {op: TokenBucket(rate * speedup, burst)
+                        for op, (rate, burst) in DOCUMENTED.items()}
+
+    def bind(self) -> EmulatorServer:
+        fresh = self._server is None
+        server = super().bind()
+        if fresh:
+            log.info("amazon sandbox listening", url=self.url, speedup=self.speedup,
+                     shipments=len(self.state.groups), spec_validation=self.specs.enabled)
+        return server
+
+    def config_values(self, **overrides: Any) -> dict[str, Any]:
+        """`[plugins.amazon]` keys for this emulator (intervals shrunk by the speed-up)."""
+        values: dict[str, Any] = {
+            "enabled": True,
+            "endpoint": self.url,
+            "token_url": f"{self.url}/auth/o2/token",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            "marketplace_ids": sorted({g.marketplace_id for g in self.state.groups.values()})
+            or ["A1PA6795UKMFR9"],
+            "upload_interval": f"{3.0 / self.speedup:g}s",
+            "report_poll_interval": "0.05s",
+            "feed_poll_interval": "0.05s",
+        }
+        values.update(overrides)
+        return values
+
+    def records(self) -> dict[str, Any]:
+        """What it received (also `GET /_records`): requests, feeds, groups, validation."""
+        return snapshot(self)
+
+    def validation_summary(self) -> str:
+        """Which checks ran on the traffic and how many bodies were off, in one sentence."""
+        with self.state.lock:
+            return self.specs.summary(len(self.state.spec_violations))
+
+    # helpers used by the handler -----------------------------------------------------------
+    def file_url(self, file_id: str) -> str:
+        return f"{self.url}/files/{file_id}?X-Amz-Expires={int(self.state.url_ttl)}" \
+               f"&X-Amz-Signature={secrets.token_hex(8)}"
+
+    def store_file(self, data: bytes, content_type: str, compression: str | None = None) -> str:
+        file_id = f"amzn1.tortuga.4.eu.{uuid.uuid4()}"
+        with self.state.lock:
+            self.state.files[file_id] = StoredFile(
+                data, content_type, time.monotonic() + self.state.url_ttl, compression)
+        return file_id

@@ -9,7 +9,6 @@ documentation), and says which of the two ran (`checks`, `summary()`, `GET /_rec
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -79,15 +78,6 @@ def own_check(definition: str, body: Any) -> list[str]:
                 (low is not None and len(value) < low) or (high is not None and len(value) > high)):
             found.append(f"{name}: {len(value)} item(s), expected {low}..{high}")
     return found
-
-
-def default_specs_dir() -> Path | None:
-    env = os.environ.get("SYNCD_AMAZON_SPECS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[3]
-    candidate = repo.parent / "shared" / "specs" / "amazon"
-    return candidate if candidate.is_dir() else None
 
 
 class SpecValidator:

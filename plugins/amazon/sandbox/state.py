@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
+from syncd.testing.emulator import FaultQueues, Recorded, RequestLog
 from syncd_amazon.vidr import BadLine, VidrReader
 
 PENDING = {"InvoicePending", "CreditNotePending", "NoTaxCalculated"}
@@ -112,17 +112,6 @@ class Feed:
 
 
 @dataclass
-class Recorded:
-    operation: str
-    method: str
-    path: str
-    status: int
-    body: Any
-    at: float
-    request_id: str
-
-
-@dataclass
 class StoredFile:
     data: bytes
     content_type: str
@@ -145,7 +134,7 @@ class EmulatorState:
         self.feed_documents: dict[str, FeedDocument] = {}
         self.feeds: dict[str, Feed] = {}
         self.files: dict[str, StoredFile] = {}
-        self.requests: list[Recorded] = []
+        self.requests: RequestLog[Recorded] = RequestLog()
         self.spec_violations: list[str] = []
         self.createfeed_times: list[float] = []
         self.duplicate_uploads: list[str] = []
@@ -159,7 +148,7 @@ class EmulatorState:
         self.throttle_next: dict[str, int] = {}
         self.report_fatal: str | None = None
         self.late_rejections: dict[str, str] = {}
-        self.fail_next: dict[str, list[str]] = {}  # op -> ["before" | "after" | "garbage"]
+        self.fail_next: FaultQueues[str] = FaultQueues()  # op -> ["before"|"after"|"garbage"]
         self.report_polls = 2
         self.feed_polls = 2
         self.report_gzip = True
@@ -281,12 +270,10 @@ class EmulatorState:
                 self.tokens[token] = 0.0
 
     def record(self, entry: Recorded) -> None:
-        with self.lock:
-            self.requests.append(entry)
+        self.requests.append(entry)
 
     def calls(self, operation: str) -> list[Recorded]:
-        with self.lock:
-            return [r for r in self.requests if r.operation == operation]
+        return self.requests.where(lambda r: r.operation == operation)
 
     def now(self) -> float:
         return time.monotonic()

@@ -23,16 +23,7 @@ def command(port: int, rate: float, api_key: str, login_email: str, login_passwo
     click.echo(f"lexoffice sandbox on {emulator.url} (rate {rate:g}/s, voucher schema: "
                f"{emulator.validator.schema_source}; categories: "
                f"{emulator.state.categories_origin}). Point syncd at it with:")
-    click.echo("[plugins.lexoffice]")
-    for key, value in emulator.config().items():
-        click.echo(f"{key} = {json_value(value)}")
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    click.echo(emulator.config_toml())
+    emulator.serve_forever()  # until Ctrl-C
+    click.echo("stopped")
 
-
-def json_value(value: object) -> str:
-    import json
-
-    return json.dumps(value)

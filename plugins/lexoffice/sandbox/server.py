@@ -13,23 +13,23 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import click
 
+from syncd.testing.emulator import Emulator, EmulatorHandler, find_route
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_lexoffice.sandbox.cli import command as cli_command
 from syncd_lexoffice.sandbox.state import EmulatorState, berlin_stamp
-from syncd_lexoffice.sandbox.validation import VoucherValidator, default_specs_dir, issue
+from syncd_lexoffice.sandbox.validation import VoucherValidator, issue
 
 MAX_FILE = 5 * 1024 * 1024
 FILE_TYPES = {"application/pdf", "image/jpeg", "image/png", "application/xml", "text/xml"}
@@ -68,10 +68,29 @@ def regular(status: int, path: str, message: str, error: str = "Bad Request") ->
                           "message": message})
 
 
-class LexofficeEmulator:
+class _Handler(EmulatorHandler):
+    emulator: LexofficeEmulator
+    methods = ("GET", "POST", "PUT")
+
+    def dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        body = self.read_body()
+        try:
+            reply = self.emulator.handle(method, parts.path, parse_qs(parts.query),
+                                         self.headers, body)
+        except Reply as raised:
+            reply = raised
+        except Exception as exc:  # a bug in the emulator must still answer
+            reply = Reply(500, {"message": f"emulator error: {type(exc).__name__}: {exc}"})
+        self.emulator.state.record(method, parts.path, reply.status)
+        self.send_json(reply.status, reply.body, reply.headers, ensure_ascii=False)
+
+
+class LexofficeEmulator(Emulator):
     """`with LexofficeEmulator(rate=50) as emu:` → `emu.url`, `emu.state`, `emu.config()`."""
 
     name = "lexoffice"
+    handler = _Handler
     command: ClassVar[click.Command] = cli_command
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, rate: float = 2.0,
@@ -79,20 +98,13 @@ class LexofficeEmulator:
                  login_password: str = "sandbox-password", window: int = 10_000,
                  specs_dir: Path | None = None, small_business: bool = False,
                  destination_principle: bool = False) -> None:
-        self.host, self.port = host, port
-        specs = specs_dir if specs_dir is not None else default_specs_dir()
+        super().__init__(host=host, port=port)
+        specs = specs_dir if specs_dir is not None else find_specs("lexoffice")
         self.state = EmulatorState(api_key=api_key, rate=rate, window=window, specs_dir=specs,
                                    login_email=login_email, login_password=login_password,
                                    small_business=small_business,
                                    destination_principle=destination_principle)
         self.validator = VoucherValidator(specs)
-        self.server: ThreadingHTTPServer | None = None
-        self.thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None, "emulator not started"
-        return f"http://{self.host}:{self.server.server_address[1]}"
 
     def config(self, **overrides: Any) -> dict[str, Any]:
         """The `[plugins.lexoffice]` keys that point syncd at this emulator."""
@@ -103,49 +115,18 @@ class LexofficeEmulator:
         values.update(overrides)
         return values
 
-    def bind(self) -> LexofficeEmulator:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self.server = _Server((self.host, self.port), handler)
-        self.server.daemon_threads = True
-        return self
-
-    def start(self) -> LexofficeEmulator:
-        self.bind()
-        assert self.server is not None
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True,
-                                       name="lexoffice-emulator")
-        self.thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        assert self.server is not None
-        self.server.serve_forever()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def __enter__(self) -> LexofficeEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def config_values(self, **overrides: Any) -> dict[str, Any]:
+        return self.config(**overrides)
 
     # handlers --------------------------------------------------------------------------------
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Any, body: bytes) -> Reply:
         state = self.state
-        match, name = None, ""
-        for verb, pattern, route in ROUTES:
-            match = pattern.match(path)
-            if match and verb == method:
-                name = route
-                break
-        if not name:
+        found = find_route(ROUTES, method, path)
+        if found is None:
             return Reply(404, {"message": "Not Found"} if path.startswith("/v1/") else
                          {"error": "not found"})
+        name, match = found
         if path.startswith("/grld-"):
             if headers.get("Authorization"):
                 state.violations.append(f"{method} {path} carried an Authorization header")
@@ -334,51 +315,3 @@ def _file_part(content_type: str, body: bytes) -> tuple[str, bytes] | None:
         if part.get_param("name", header="content-disposition") == "file":
             return part.get_content_type(), part.get_payload(decode=True) or b""
     return None
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (timeout tests) is not an emulator failure."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    emulator: ClassVar[LexofficeEmulator]
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            reply = self.emulator.handle(method, parts.path, parse_qs(parts.query),
-                                         self.headers, body)
-        except Reply as raised:
-            reply = raised
-        except Exception as exc:  # a bug in the emulator must still answer
-            reply = Reply(500, {"message": f"emulator error: {type(exc).__name__}: {exc}"})
-        self.emulator.state.record(method, parts.path, reply.status)
-        data = json.dumps(reply.body, ensure_ascii=False).encode()
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")

@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from syncd.testing.emulator import Recorded, RequestLog, TokenBucket
 from syncd_lexoffice import categories as names
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -47,26 +47,6 @@ def berlin_stamp(day: date | datetime) -> str:
     return moment.astimezone(BERLIN).isoformat(timespec="milliseconds")
 
 
-class Bucket:
-    """The API's token bucket: `rate` tokens per second, all endpoints together."""
-
-    def __init__(self, rate: float, capacity: float | None = None) -> None:
-        self.rate = rate
-        self.capacity = capacity if capacity is not None else max(1.0, rate)
-        self.tokens, self.stamp = self.capacity, time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> bool:
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True
-            return False
-
-
 @dataclass
 class Fault:
     """Answer `status` to requests matching `method path`; `after_effect`: do the work first."""
@@ -80,15 +60,6 @@ class Fault:
     seen: int = 0
     delay: float = 0.0
     """With status 0: answer normally, but only after `delay` seconds (a client timeout)."""
-
-
-@dataclass
-class Recorded:
-    method: str
-    path: str
-    status: int
-    at: float
-    note: str = ""
 
 
 @dataclass
@@ -130,7 +101,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.api_key = api_key
         self.key_valid = True
-        self.bucket = Bucket(rate)
+        self.bucket = TokenBucket(rate)
         self.window = window
         self.categories, self.categories_origin = load_categories(specs_dir)
         self.profile = {"organizationId": str(uuid.uuid4()), "companyName": "Sandbox GmbH",
@@ -140,7 +111,7 @@ class EmulatorState:
         self.vouchers: dict[str, Voucher] = {}
         self.files: dict[str, tuple[str, str, bytes]] = {}  # sha256 -> (file id, voucher, data)
         self.contacts: dict[str, dict[str, Any]] = {}
-        self.received: list[Recorded] = []
+        self.received: RequestLog[Recorded] = RequestLog()
         self.faults: list[Fault] = []
         self.violations: list[str] = []
         self.login_email, self.login_password = login_email, login_password
@@ -171,16 +142,14 @@ class EmulatorState:
         return None
 
     def record(self, method: str, path: str, status: int, note: str = "") -> None:
-        with self.lock:
-            self.received.append(Recorded(method, path, status, time.monotonic(), note))
+        self.received.append(Recorded(method, path, status, note=note))
 
     # counts for tests and the benchmark ------------------------------------------------------
     def count(self, method: str | None = None, prefix: str = "/v1/",
               status: int | None = None) -> int:
-        with self.lock:
-            return sum(1 for r in self.received if r.path.startswith(prefix)
-                       and (method is None or r.method == method)
-                       and (status is None or r.status == status))
+        return len(self.received.where(lambda r: r.path.startswith(prefix)
+                                       and (method is None or r.method == method)
+                                       and (status is None or r.status == status)))
 
     def by_number(self, number: str) -> list[Voucher]:
         with self.lock:

@@ -22,19 +22,6 @@ ITEM_REQUIRED = ("amount", "taxAmount", "taxRatePercent", "categoryId")
 BOOKKEEPING_RATES = {Decimal(r) for r in ("0", "5", "7", "16", "19")}
 
 
-def default_specs_dir() -> Path | None:
-    """`shared/specs/lexoffice` next to (or above) the working tree, when present."""
-    here = Path(__file__).resolve()
-    for parent in (*here.parents, Path.cwd()):  # the checkout's ../shared first
-        candidate = parent / ".." / "shared" / "specs" / "lexoffice"
-        if candidate.is_dir():
-            return candidate.resolve()
-        candidate = parent / "shared" / "specs" / "lexoffice"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
 def issue(source: str | None, key: str, kind: str = "validation_failure") -> dict[str, Any]:
     return {"i18nKey": key, "source": source, "type": kind, "additionalData": None, "args": None}
 

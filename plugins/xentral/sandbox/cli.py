@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -34,10 +33,6 @@ def command(port: int, token: str, limit: int, period: float, specs_dir: Path | 
     click.echo(f"Xentral sandbox on {emulator.url} (validation: "
                f"{'OpenAPI files' if emulator.specs.enabled else emulator.specs.reason}). "
                "Point syncd at it with:")
-    click.echo("[plugins.xentral]")
-    for key, value in emulator.config_values().items():
-        click.echo(f"{key} = {json.dumps(value)}")
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        click.echo("stopped")
+    click.echo(emulator.config_toml())
+    emulator.serve_forever()  # until Ctrl-C
+    click.echo("stopped")

@@ -17,21 +17,21 @@ import base64
 import binascii
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
 import click
 
 from syncd.log import get_logger
+from syncd.testing.emulator import Emulator, EmulatorHandler, EmulatorServer, Recorded
+from syncd.testing.emulator import specs_dir as find_specs
 from syncd_xentral.sandbox.routes import Routes, SandboxError
-from syncd_xentral.sandbox.specs import SpecValidator, default_specs_dir
-from syncd_xentral.sandbox.state import EmulatorState, RateWindow, Recorded
+from syncd_xentral.sandbox.specs import SpecValidator
+from syncd_xentral.sandbox.state import EmulatorState, RateWindow
 
 log = get_logger("syncd_xentral.sandbox")
-PROBLEM = "application/problem+json"
+PROBLEM_STATUSES = {400, 401, 403, 404, 409, 415}
 
 
 def _parse_filters(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str, Any]], dict]:
@@ -58,105 +58,14 @@ def _parse_filters(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str, A
     return out, other
 
 
-class XentralEmulator:
-    """Start with `.start()` (a free port by default); `.config_values()` for syncd."""
-
-    name = "xentral"
-    command: ClassVar[click.Command]
-
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, token: str = "sandbox-token",
-                 projects: tuple[str, ...] = ("1", "3", "4"), limit: int = 100,
-                 period: float = 60.0, specs_dir: Any = None,
-                 products: tuple[str, ...] = ("PORTO", "RABATT", "GESCHENK")) -> None:
-        self.host, self.port = host, port
-        self.state = EmulatorState(token=token, projects=set(projects),
-                                   rate=RateWindow(limit, period))
-        self.specs = SpecValidator(specs_dir if specs_dir is not None else default_specs_dir())
-        self.routes = Routes(self.state)
-        for number in products:
-            self.state.add_product(number)
-        self.collective_customer = self.state.add_customer("Amazon Sammelkunde",
-                                                           country="DE")
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the emulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def bind(self) -> ThreadingHTTPServer:
-        handler = type("Handler", (_Handler,), {"emulator": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
-        self._server.daemon_threads = True
-        log.info("xentral sandbox listening", url=self.url, spec_validation=self.specs.enabled)
-        return self._server
-
-    def start(self) -> XentralEmulator:
-        server = self.bind()
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,),
-                                        name="xentral-sandbox", daemon=True)
-        self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        server = self._server or self.bind()
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> XentralEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def config_values(self, **overrides: Any) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            "enabled": True, "base_url": self.url, "token": self.state.token,
-            "project_fba": "3", "project_fbm": "4", "customer": "collective",
-            "collective_customer_id": self.collective_customer,
-            "requests_per_minute": max(1, round(self.state.rate.limit * 60
-                                                / self.state.rate.period)),
-        }
-        values.update(overrides)
-        return values
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(EmulatorHandler):
     emulator: XentralEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+    methods = ("GET", "POST", "PATCH")
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def _dispatch(self, method: str) -> None:
+    def dispatch(self, method: str) -> None:
         emulator, state = self.emulator, self.emulator.state
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         route = emulator.routes.find(method, parts.path)
         operation = route.operation if route else "unknown"
         headers: dict[str, str] = {}
@@ -164,8 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
         recorded: Any = None
         with state.lock:
             allowed, remaining, reset = state.rate.take()
-            faults = state.fail_next.get(operation) or []
-            fault = faults.pop(0) if faults else None
+        fault = state.fail_next.take(operation)
         headers["X-RateLimit-Limit"] = str(state.rate.limit)
         headers["X-RateLimit-Remaining"] = str(remaining)
         try:
@@ -194,23 +102,15 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # an emulator bug still answers, and says what broke
             log.exception("xentral sandbox handler failed", operation=operation)
             status, body = 500, {"message": f"{type(exc).__name__}: {exc}"}
-        state.record(Recorded(operation, method, parts.path, status, recorded,
-                              time.monotonic()))
+        state.record(Recorded(method, parts.path, status, operation, recorded))
         if route is not None and emulator.specs.enabled:  # the emulator keeps to the spec too
             wrong = emulator.specs.response_errors(method.lower(), route.template, status, body)
             if wrong:
                 with state.lock:
                     state.spec_violations += [f"response {method} {route.template} {status}: "
                                               f"{p}: {m}" for p, m in wrong]
-        content_type = PROBLEM if status in (400, 401, 403, 404, 409, 415) else \
-            "application/json"
-        data = json.dumps(body).encode() if body is not None else b""
-        self.send_response(status)
-        for key, value in {**headers, "Content-Type": content_type}.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        answer = self.send_problem if status in PROBLEM_STATUSES else self.send_json
+        answer(status, body, headers)
 
     def _authorize(self) -> None:
         state = self.emulator.state
@@ -253,3 +153,44 @@ class _Handler(BaseHTTPRequestHandler):
                 grouped.setdefault(path, []).append(message)
             raise SandboxError(400, grouped)
         return payload, recorded
+
+
+class XentralEmulator(Emulator):
+    """Start with `.start()` (a free port by default); `.config_values()` for syncd."""
+
+    name = "xentral"
+    handler = _Handler
+    command: ClassVar[click.Command]
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, token: str = "sandbox-token",
+                 projects: tuple[str, ...] = ("1", "3", "4"), limit: int = 100,
+                 period: float = 60.0, specs_dir: Any = None,
+                 products: tuple[str, ...] = ("PORTO", "RABATT", "GESCHENK")) -> None:
+        super().__init__(host=host, port=port)
+        self.state = EmulatorState(token=token, projects=set(projects),
+                                   rate=RateWindow(limit, period))
+        self.specs = SpecValidator(specs_dir if specs_dir is not None else find_specs("xentral"))
+        self.routes = Routes(self.state)
+        for number in products:
+            self.state.add_product(number)
+        self.collective_customer = self.state.add_customer("Amazon Sammelkunde",
+                                                           country="DE")
+
+    def bind(self) -> EmulatorServer:
+        fresh = self._server is None
+        server = super().bind()
+        if fresh:
+            log.info("xentral sandbox listening", url=self.url,
+                     spec_validation=self.specs.enabled)
+        return server
+
+    def config_values(self, **overrides: Any) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "enabled": True, "base_url": self.url, "token": self.state.token,
+            "project_fba": "3", "project_fbm": "4", "customer": "collective",
+            "collective_customer_id": self.collective_customer,
+            "requests_per_minute": max(1, round(self.state.rate.limit * 60
+                                                / self.state.rate.period)),
+        }
+        values.update(overrides)
+        return values

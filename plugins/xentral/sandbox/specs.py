@@ -10,7 +10,6 @@ checks the required fields it knows itself and says so.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,15 +33,6 @@ REQUIRED: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
     ("post", "/api/v3/salesOrders/{id}/files"): (("keyword", "fileName", "fileContent"), ()),
     ("patch", "/api/v1/invoices/{id}/status"): ((), ()),
 }
-
-
-def default_specs_dir() -> Path | None:
-    env = os.environ.get("SYNCD_XENTRAL_SPECS")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[3]
-    candidate = repo.parent / "shared" / "specs" / "xentral"
-    return candidate if candidate.is_dir() else None
 
 
 def _pointer(*parts: str) -> str:

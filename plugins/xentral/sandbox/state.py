@@ -14,18 +14,10 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from syncd.testing.emulator import FaultQueues, Recorded, RequestLog
+
 CENT = Decimal("0.01")
 KINDS = {"invoices": "invoice", "creditNotes": "creditNote", "salesOrders": "salesOrder"}
-
-
-@dataclass
-class Recorded:
-    operation: str
-    method: str
-    path: str
-    status: int
-    body: Any
-    at: float
 
 
 @dataclass
@@ -58,9 +50,9 @@ class EmulatorState:
     documents: dict[str, dict[str, dict[str, Any]]] = field(
         default_factory=lambda: {kind: {} for kind in KINDS})
     files: list[dict[str, Any]] = field(default_factory=list)
-    requests: list[Recorded] = field(default_factory=list)
+    requests: RequestLog[Recorded] = field(default_factory=RequestLog)
     spec_violations: list[str] = field(default_factory=list)
-    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    fail_next: FaultQueues[str] = field(default_factory=FaultQueues)
     token_expired: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
@@ -69,12 +61,10 @@ class EmulatorState:
         return str(next(self._ids))
 
     def record(self, item: Recorded) -> None:
-        with self.lock:
-            self.requests.append(item)
+        self.requests.append(item)
 
     def calls(self, operation: str | None = None) -> list[Recorded]:
-        with self.lock:
-            return [r for r in self.requests if operation is None or r.operation == operation]
+        return self.requests.where(lambda r: operation is None or r.operation == operation)
 
     # seeding -----------------------------------------------------------------------------
     def add_product(self, number: str, name: str | None = None,
