@@ -375,3 +375,31 @@ def test_lean_user_agent_stylesheet_only_without_footnotes(tmp_path: Path):
         "<small>Fussnote eins</small></h1></section>")
     pdf = PdfRenderer(RenderOptions(templates=tmp_path), workers=1).render(sample_invoice("de"))
     assert "Fussnote eins" in pdf_text(pdf)
+
+
+def _page_streams(pdf: bytes) -> list[bytes]:
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        return [page.Contents.read_bytes() for page in opened.pages]
+
+
+def test_fast_xml_parse_lays_out_exactly_like_the_html5_parser(tmp_path: Path):
+    from syncd.render.environment import BUILTIN
+    from syncd.render.pdf import InvoiceHTML, _xml_root, builtin_markup
+
+    docs = [sample_invoice(lang, f"INV-{lang}") for lang in LANGUAGES]
+    docs += [sample_credit_note("de"), sample_export(), sample_intra_eu()]
+    html = PdfRenderer(RenderOptions(), workers=1).html(docs)
+    base = str(BUILTIN) + "/"
+    fast = InvoiceHTML(string=html, base_url=base, xml=True)
+    slow = InvoiceHTML(string=html, base_url=base)
+    assert fast.etree_element is not slow.etree_element
+    assert _page_streams(fast.render().write_pdf()) == _page_streams(slow.render().write_pdf())
+    # markup that is not XML (an HTML entity, an unclosed tag) falls back to HTML5 parsing
+    markup = "<html><body><p>a&nbsp;b<br>c</p></body></html>"
+    assert _xml_root(markup) is None and _xml_root(html) is not None
+    loose = InvoiceHTML(string=markup, base_url=base, xml=True)
+    assert pdf_text(loose.render().write_pdf()) == "a b c"
+    # only the built-in skeleton and document template are known to be XHTML
+    assert builtin_markup(None) and builtin_markup(tmp_path)
+    (tmp_path / "document.html").write_text("<section></section>")
+    assert not builtin_markup(tmp_path)
