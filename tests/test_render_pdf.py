@@ -403,3 +403,29 @@ def test_fast_xml_parse_lays_out_exactly_like_the_html5_parser(tmp_path: Path):
     assert builtin_markup(None) and builtin_markup(tmp_path)
     (tmp_path / "document.html").write_text("<section></section>")
     assert not builtin_markup(tmp_path)
+
+
+def test_layout_shortcuts_change_no_page_and_stay_inside_the_batch():
+    from weasyprint.layout import block
+    from weasyprint.text import line_break
+
+    from syncd.render.environment import BUILTIN
+    from syncd.render.pdf import InvoiceHTML
+    from syncd.render.speedups import active, fast_layout
+
+    docs = [sample_invoice(lang, f"INV-{lang}") for lang in LANGUAGES]
+    docs += [sample_credit_note("fr"), sample_export(), sample_intra_eu()]
+    html = PdfRenderer(RenderOptions(), workers=1).html(docs)
+
+    def pages(fast: bool) -> list[bytes]:
+        document = InvoiceHTML(string=html, base_url=str(BUILTIN) + "/", xml=True)
+        if not fast:
+            return _page_streams(document.render().write_pdf())
+        with fast_layout():
+            assert active()
+            return _page_streams(document.render().write_pdf())
+
+    assert pages(fast=True) == pages(fast=False)
+    assert not active()  # off again outside the batch
+    assert block.resolve_percentages.__module__ == "syncd.render.speedups"
+    assert line_break.Layout.deactivate.__module__ == "syncd.render.speedups"

@@ -40,6 +40,7 @@ from syncd.render.environment import BUILTIN, environment
 from syncd.render.fonts import font_faces
 from syncd.render.language import choose_language
 from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
+from syncd.render.speedups import fast_layout
 from syncd.render.view import DocumentView, build_view, resolve_seller
 
 BATCH_SIZE = 50
@@ -270,10 +271,11 @@ class PdfRenderer(Renderer):
         paged: bool,
     ) -> tuple[list[bytes], list[range]]:
         base = self.options.templates or BUILTIN
-        layout = InvoiceHTML(string=self._html(views, paged), base_url=str(base) + "/",
-                             xml=self._xhtml).render()
+        with fast_layout():
+            layout = InvoiceHTML(string=self._html(views, paged), base_url=str(base) + "/",
+                                 xml=self._xhtml).render()
+            pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
-        pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         pdfs = split(
             pdf,
             ranges,
