@@ -230,10 +230,13 @@ def test_unrenderable_document_creates_no_voucher(emulator, tmp_path):
 
     target = make_target(emulator, tmp_path, renderer=Refusing())
     job = make_job(sample_document("nr"))
-    target.prepare([job])
+    target.prepare([job])  # the batch's own error is kept for this document's step
     with pytest.raises(PermanentError, match="no PDF for lexoffice, so no voucher was created: "
-                                             "template: a credit note must name"):
+                                             "template: batch refused"):
         target.run_step("voucher", job)
+    other = make_job(sample_document("nr2"))  # not in the batch: rendered alone
+    with pytest.raises(PermanentError, match="template: a credit note must name"):
+        target.run_step("voucher", other)
     assert emulator.state.count(method="POST") == 0
 
 

@@ -375,3 +375,4 @@ def test_lean_user_agent_stylesheet_only_without_footnotes(tmp_path: Path):
         "<small>Fussnote eins</small></h1></section>")
     pdf = PdfRenderer(RenderOptions(templates=tmp_path), workers=1).render(sample_invoice("de"))
     assert "Fussnote eins" in pdf_text(pdf)
+

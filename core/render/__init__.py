@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from syncd.connectors import Company
-from syncd.model import Document
+from syncd.model import Document, Seller
 
 if TYPE_CHECKING:
     from syncd.render.einvoice import EInvoiceFile
@@ -47,14 +47,25 @@ class Renderer(ABC):
         """Many files at once; renderers override this where batching is faster."""
         return [self.render(d) for d in documents]
 
+    def wants_einvoice(self, document: Document) -> bool:
+        """Whether this pipeline's `einvoice` mode gives `document` an e-invoice file (cheap:
+        the tax-case decision only, no XML), so a target can plan its steps before rendering."""
+        from syncd.render.einvoice import wants_einvoice
+
+        seller = self._einvoice_seller(document)
+        return seller is not None and wants_einvoice(document, seller, self.options.einvoice)
+
     def einvoice(self, document: Document) -> EInvoiceFile | None:
         """The EN 16931 e-invoice XML to attach beside the PDF, when this pipeline's
         `einvoice` mode and the document call for one (B2B; see syncd.render.einvoice)."""
         from syncd.render.einvoice import einvoice_file
         from syncd.render.language import choose_language
 
-        seller = document.seller or (self.company.seller if self.company else None)
+        seller = self._einvoice_seller(document)
         if seller is None:
             return None
         return einvoice_file(document, seller, self.options.einvoice,
                              choose_language(document, self.options.language))
+
+    def _einvoice_seller(self, document: Document) -> Seller | None:
+        return document.seller or (self.company.seller if self.company else None)

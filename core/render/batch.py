@@ -19,6 +19,7 @@ import hashlib
 import threading
 from collections.abc import Sequence
 
+from syncd.errors import ConfigError
 from syncd.model import Document
 from syncd.render import Renderer
 
@@ -37,13 +38,17 @@ class BatchPdfs:
     own error when its PDF is asked for (so its step fails, and only its step).
     """
 
-    def __init__(self, renderer: Renderer) -> None:
+    def __init__(self, renderer: Renderer | None) -> None:
         self.renderer = renderer
         self._ready: dict[str, bytes | Exception] = {}
         self._lock = threading.Lock()
 
-    def prepare(self, documents: Sequence[Document]) -> None:
-        """Render `documents` as one batch, forgetting whatever an earlier batch left."""
+    def prepare(self, documents: Sequence[Document]) -> int:
+        """Render `documents` as one batch, forgetting whatever an earlier batch left; returns
+        how many PDFs were made (none without a renderer)."""
+        if self.renderer is None:
+            self.forget()
+            return 0
         unique: dict[str, Document] = {}
         for doc in documents:
             unique.setdefault(fingerprint(doc), doc)
@@ -51,10 +56,11 @@ class BatchPdfs:
         self._render(list(unique.items()), ready)
         with self._lock:
             self._ready = ready
+        return sum(not isinstance(pdf, Exception) for pdf in ready.values())
 
     def _render(self, items: list[tuple[str, Document]], ready: dict[str, bytes | Exception],
                 ) -> None:
-        if not items:
+        if not items or self.renderer is None:
             return
         try:
             pdfs = self.renderer.render_many([doc for _, doc in items])
@@ -80,6 +86,9 @@ class BatchPdfs:
             raise found
         if found is not None:
             return found
+        if self.renderer is None:
+            raise ConfigError(["no PDF renderer for this pipeline (the render plugin is not "
+                               "installed or not enabled)"])
         return bytes(self.renderer.render(document))
 
     def forget(self) -> None:

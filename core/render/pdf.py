@@ -23,7 +23,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from xml.etree import ElementTree
 
+import cssselect2
 import pikepdf
 from markupsafe import Markup
 from weasyprint import CSS, HTML
@@ -38,6 +40,7 @@ from syncd.render.environment import BUILTIN, environment
 from syncd.render.fonts import font_faces
 from syncd.render.language import choose_language
 from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
+from syncd.render.speedups import fast_layout
 from syncd.render.view import DocumentView, build_view, resolve_seller
 
 BATCH_SIZE = 50
@@ -104,10 +107,22 @@ class InvoiceHTML(HTML):
 
     `uses_notes` keeps WeasyPrint's full stylesheet for HTML that may use footnotes or notes
     (`float: footnote`, `position: note()`) or pulls in stylesheets we cannot see.
+
+    `xml=True` (the built-in templates, which are well-formed XHTML) parses the markup with
+    expat instead of WeasyPrint's pure-Python HTML5 parser: ~7x faster, ~2 ms per invoice.
+    Markup that is not well-formed XML (an entity such as `&nbsp;`, an unclosed `<br>`) is
+    parsed the HTML5 way as before, so the result never depends on which parser ran.
     """
 
-    def __init__(self, *, string: str, base_url: str) -> None:
-        super().__init__(string=string, base_url=base_url)
+    def __init__(self, *, string: str, base_url: str, xml: bool = False) -> None:
+        root = _xml_root(string) if xml else None
+        if root is None:
+            super().__init__(string=string, base_url=base_url)
+        else:  # everything else (URL fetcher, base URL, media type) as WeasyPrint sets it
+            super().__init__(string="<html></html>", base_url=base_url)
+            self.wrapper_element = cssselect2.ElementWrapper.from_html_root(
+                root, content_language=None)
+            self.etree_element = self.wrapper_element.etree_element
         self._lean = not uses_notes(string)
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
@@ -116,6 +131,18 @@ class InvoiceHTML(HTML):
         if lean is None:
             return sheets
         return [lean if sheet is weasy_html.UA_STYLESHEET else sheet for sheet in sheets]
+
+
+def _xml_root(markup: str) -> ElementTree.Element | None:
+    """The element tree of well-formed XHTML without namespaces (the shape WeasyPrint's own
+    parser gives with `namespace_html_elements=False`); None when it is not such markup."""
+    try:
+        root = ElementTree.fromstring(markup)
+    except ElementTree.ParseError:
+        return None
+    if root.tag != "html" or any("}" in str(el.tag) for el in root.iter()):
+        return None
+    return root
 
 
 def uses_notes(html: str) -> bool:
@@ -151,6 +178,7 @@ class PdfRenderer(Renderer):
         self.batch_size = batch_size
         self.pool_threshold = pool_threshold
         self.compact_fonts = compact_fonts
+        self._xhtml = builtin_markup(options.templates)
 
     def render(self, document: Document) -> bytes:
         return self.render_batch([document])[0]
@@ -243,9 +271,11 @@ class PdfRenderer(Renderer):
         paged: bool,
     ) -> tuple[list[bytes], list[range]]:
         base = self.options.templates or BUILTIN
-        layout = InvoiceHTML(string=self._html(views, paged), base_url=str(base) + "/").render()
+        with fast_layout():
+            layout = InvoiceHTML(string=self._html(views, paged), base_url=str(base) + "/",
+                                 xml=self._xhtml).render()
+            pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
-        pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
         pdfs = split(
             pdf,
             ranges,
@@ -258,6 +288,13 @@ class PdfRenderer(Renderer):
 
     def _seller(self, document: Document) -> Seller:
         return resolve_seller(document, self.company.seller if self.company else None)
+
+
+def builtin_markup(templates: Path | None) -> bool:
+    """Whether the HTML skeleton and the document template are the built-in (XHTML) ones; an
+    override folder may change only the stylesheet and keep the fast parser."""
+    return templates is None or not any(
+        (Path(templates) / name).exists() for name in ("batch.html", "document.html"))
 
 
 def _css_text(text: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 from syncd.connectors import Job, NumberSeries, RemoteRef, StepResult, Target
 from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd.model import Document, DocumentKind, LinkKind
+from syncd.render.batch import BatchPdfs
 from syncd_amazon import processing_report
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.connection import AmazonConnection
@@ -108,7 +109,7 @@ class AmazonTarget(AmazonConnection, Target):
 
     def __init__(self, config: AmazonConfig, context: Any, client: Any = None) -> None:
         super().__init__(config, context, client)
-        self._prepared: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self.pdfs = BatchPdfs(context.renderer)
         self._looked_up: dict[str, str] = {}
 
     def number_series(self, document: Document) -> NumberSeries | None:
@@ -130,8 +131,7 @@ class AmazonTarget(AmazonConnection, Target):
 
     # batch hook ------------------------------------------------------------------------------
     def prepare(self, jobs: Sequence[Job]) -> None:
-        """Render the batch's PDFs in one go (the renderer's fast batch path)."""
-        self._prepared = {}
+        """Render the batch's PDFs in one go (the renderer's fast batch path, `BatchPdfs`)."""
         docs: list[Document] = []
         for job in jobs:
             if "upload" in job.steps or not job.document.number:
@@ -140,17 +140,9 @@ class AmazonTarget(AmazonConnection, Target):
                 docs.append(self._final(job))
             except TransientError:  # its step says why; nothing to render ahead
                 continue
-        renderer = self.context.renderer
-        if not docs or renderer is None:
-            return
-        try:
-            pdfs = renderer.render_many(docs)
-        except Exception as exc:  # one bad document fails the batch: each renders alone
-            self.log.warning("batch rendering failed; rendering one at a time", error=str(exc))
-            return
-        self._prepared = {(d.source_key, d.number or ""): (_fingerprint(d), bytes(pdf))
-                          for d, pdf in zip(docs, pdfs, strict=True)}
-        self.log.info("batch rendered", documents=len(docs))
+        rendered = self.pdfs.prepare(docs)
+        if rendered:
+            self.log.info("batch rendered", documents=rendered)
 
     # steps ------------------------------------------------------------------------------------
     def run_step(self, step: str, job: Job) -> StepResult:
@@ -231,14 +223,10 @@ class AmazonTarget(AmazonConnection, Target):
         return path
 
     def _render(self, doc: Document) -> bytes:
-        prepared = self._prepared.pop((doc.source_key, doc.number or ""), None)
-        if prepared is not None and prepared[0] == _fingerprint(doc):
-            pdf = prepared[1]
-        else:
-            renderer = self.context.renderer
-            if renderer is None:
-                raise ConfigError(["the amazon target needs a PDF renderer (context.renderer)"])
-            pdf = renderer.render(doc)
+        """The batch's PDF of `doc` (rendered in `prepare`), else one rendered alone now."""
+        if self.context.renderer is None:
+            raise ConfigError(["the amazon target needs a PDF renderer (context.renderer)"])
+        pdf = self.pdfs.pdf(doc)
         if not isinstance(pdf, bytes | bytearray) or not bytes(pdf).startswith(b"%PDF-"):
             raise PermanentError(f"document {doc.identity}: the renderer did not produce a PDF",
                                  code="79503")
@@ -375,7 +363,3 @@ class AmazonTarget(AmazonConnection, Target):
             warnings.append(text)
             self.log.warning("sla", message=text)
         return warnings
-
-
-def _fingerprint(document: Document) -> str:
-    return hashlib.sha256(document.model_dump_json().encode()).hexdigest()

@@ -2,7 +2,10 @@
 
 They are gathered and checked (renderable, at most 5 MB each) *before* the voucher is created,
 so a document whose PDF cannot be made never leaves a voucher without its file behind.
-Rendered PDFs are kept only for the batch (`prepare` renders them with `render_many`).
+Rendered PDFs come from the batch (`prepare` fills a `syncd.render.batch.BatchPdfs` in one
+layout run) and are held from the voucher step to the file step only. The e-invoice XML is the
+source's own, else the renderer's EN 16931 XML when the pipeline's `einvoice` mode asks for
+one (by default: domestic German B2B); lexoffice takes XRechnung / ZUGFeRD XML voucher files.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from syncd.errors import ConfigError, PermanentError, SyncdError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document
+from syncd.render.batch import BatchPdfs
 
 MAX_FILE = 5 * 1024 * 1024
 
@@ -32,23 +37,21 @@ class VoucherFile:
 
 
 class VoucherFiles:
-    def __init__(self, renderer: object | None) -> None:
+    def __init__(self, renderer: Any | None) -> None:
         self.renderer = renderer
+        self.pdfs = BatchPdfs(renderer)
         self.rendered: dict[str, bytes] = {}
+        """PDFs gathered by a voucher step and not yet attached by its file step."""
         self.lock = threading.Lock()
 
-    def prepare(self, documents: Sequence[Document]) -> None:
-        """Render the batch's missing PDFs in one go; a failure leaves each to `gather`."""
-        todo = [d for d in documents if d.identity not in self.rendered]
-        render_many = getattr(self.renderer, "render_many", None)
-        if not todo or render_many is None:
-            return
-        try:
-            pdfs = render_many(todo)
-        except Exception:  # one bad document spoils the batch: each is rendered on its own
-            return  # in the voucher step, whose error then names the culprit
+    def prepare(self, documents: Sequence[Document]) -> int:
+        """Render the batch's missing PDFs in one go; a document that fails gets its own
+        error in its voucher step. PDFs held for documents outside this batch are dropped."""
+        keys = {d.identity for d in documents}
         with self.lock:
-            self.rendered.update({d.identity: pdf for d, pdf in zip(todo, pdfs, strict=True)})
+            self.rendered = {k: v for k, v in self.rendered.items() if k in keys}
+            held = set(self.rendered)
+        return self.pdfs.prepare([d for d in documents if d.identity not in held])
 
     def gather(self, job: Job, document: Document, *, einvoice: bool) -> list[VoucherFile]:
         """The files for `document`, every one within lexoffice's 5 MB; raises otherwise."""
@@ -60,13 +63,35 @@ class VoucherFiles:
         else:
             data = self._render(document)
             files = [VoucherFile(f"{number}.pdf", "application/pdf", len(data), lambda: data)]
-        xml = job.attachment(AttachmentRole.EINVOICE)
-        if xml is not None and einvoice:
-            files.append(VoucherFile(xml.filename or f"{number}.xml", "application/xml",
-                                     xml.size, xml.read))
+        if einvoice:
+            xml = self._einvoice(job, document, number)
+            if xml is not None:
+                files.append(xml)
         for file in files:
             check_size(document, file.filename, file.size)
         return files
+
+    def _einvoice(self, job: Job, document: Document, number: str) -> VoucherFile | None:
+        """The source's e-invoice XML, else the renderer's when the pipeline wants one."""
+        stored = job.attachment(AttachmentRole.EINVOICE)
+        if stored is not None:
+            return VoucherFile(stored.filename or f"{number}.xml", "application/xml",
+                               stored.size, stored.read)
+        make = getattr(self.renderer, "einvoice", None)
+        if make is None:
+            return None
+        try:
+            made = make(document)
+        except ConfigError:
+            raise
+        except SyncdError as exc:
+            raise PermanentError(f"document {document.identity}: no e-invoice XML for "
+                                 f"lexoffice, so no voucher was created: {exc}",
+                                 code="einvoice") from exc
+        if made is None:
+            return None
+        data = made.data
+        return VoucherFile(made.filename, made.media_type, len(data), lambda: data)
 
     def _render(self, document: Document) -> bytes:
         with self.lock:
@@ -77,7 +102,9 @@ class VoucherFiles:
             raise ConfigError(["lexoffice: the document has no PDF and the pipeline has no "
                                "renderer to make one"])
         try:
-            data = self.renderer.render(document)  # type: ignore[attr-defined]
+            data = self.pdfs.pdf(document)
+        except ConfigError:
+            raise
         except SyncdError as exc:
             raise PermanentError(f"document {document.identity}: no PDF for lexoffice, so no "
                                  f"voucher was created: {exc}", code="render") from exc

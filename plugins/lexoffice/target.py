@@ -97,8 +97,10 @@ class LexofficeTarget(Target):
 
     # lookups ---------------------------------------------------------------------------------
     def prepare(self, jobs: Sequence[Job]) -> None:
-        self.files.prepare([self._document(j) for j in jobs if FILE not in j.steps
-                            and j.attachment(AttachmentRole.PDF) is None])
+        rendered = self.files.prepare([self._document(j) for j in jobs if FILE not in j.steps
+                                       and j.attachment(AttachmentRole.PDF) is None])
+        if rendered:
+            self.log.info("batch rendered", documents=rendered)
         pending = [j.document for j in jobs if VOUCHER not in j.steps and j.document.number]
         if not pending:
             return

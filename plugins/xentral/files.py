@@ -1,8 +1,10 @@
 """The "pdf" and "einvoice" steps: which file, under which name, attached how, found how.
 
 The PDF is the source's own attachment, or the one syncd renders (a whole batch at once in
-`prerender`, called from the target's `prepare`). File names are `<number>.pdf` /
-`<number>.xml`: unique per document, so the activity log tells whether one landed.
+`prerender`, called from the target's `prepare`, through `syncd.render.batch.BatchPdfs`).
+The e-invoice XML is the source's own, else the renderer's EN 16931 XML when the pipeline's
+`einvoice` mode asks for one (by default: domestic German B2B). File names are `<number>.pdf`
+/ `<number>.xml`: unique per document, so the activity log tells whether one landed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from syncd.errors import PermanentError
 from syncd.jobs import Job, StepResult
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
+from syncd.render.batch import BatchPdfs
 from syncd_xentral import mapping
 from syncd_xentral.client import XentralApi
 
@@ -47,24 +50,31 @@ def renderable(job: Job) -> Document:
                                        "original_invoice_date": day})
 
 
+def wants_rendered_einvoice(renderer: Any, document: Document) -> bool:
+    """Whether the pipeline's renderer makes an e-invoice for a document whose source gave
+    none (`einvoice` mode; renderers without e-invoice support make none)."""
+    wants = getattr(renderer, "wants_einvoice", None)
+    return bool(wants is not None and document.kind is not DocumentKind.ORDER
+                and not any(a.role is AttachmentRole.EINVOICE for a in document.attachments)
+                and wants(document))
+
+
 class Files:
-    """Attaches a document's files; holds the batch's pre-rendered PDFs only until used."""
+    """Attaches a document's files; the batch's pre-rendered PDFs are held only until used."""
 
     def __init__(self, api: XentralApi, renderer: Any) -> None:
         self.api = api
         self.renderer = renderer
-        self.pdfs: dict[str, bytes] = {}
+        self.pdfs = BatchPdfs(renderer)
 
-    def prerender(self, jobs: Sequence[Job]) -> None:
-        self.pdfs = {}
+    def prerender(self, jobs: Sequence[Job]) -> int:
+        """Render the PDFs the batch's "pdf" steps will need, in one layout run."""
         render = [renderable(job) for job in jobs
                   if "pdf" not in job.steps and job.document.kind is not DocumentKind.ORDER
                   and job.attachment(AttachmentRole.PDF) is None]
         render = [d for d in render if d.kind is not DocumentKind.CREDIT_NOTE
                   or d.original_invoice_number]  # the rest once "document" found the invoice
-        if render and self.renderer is not None:
-            for document, pdf in zip(render, self.renderer.render_many(render), strict=True):
-                self.pdfs[document.identity] = pdf
+        return self.pdfs.prepare(render)
 
     def file(self, job: Job, step: str) -> tuple[str, bytes, str]:
         keyword, role = KEYWORDS[step]
@@ -73,12 +83,12 @@ class Files:
         if stored is not None:
             suffix = ".xml" if step == "einvoice" else ".pdf"
             return keyword, stored.read(), file_name(number, suffix)
-        if step == "pdf":
-            pdf = self.pdfs.pop(job.document.identity, None)
-            if pdf is None and self.renderer is not None:
-                pdf = self.renderer.render(renderable(job))
-            if pdf is not None:
-                return keyword, pdf, file_name(number, ".pdf")
+        if self.renderer is not None and step == "pdf":
+            return keyword, self.pdfs.pdf(renderable(job)), file_name(number, ".pdf")
+        if self.renderer is not None and wants_rendered_einvoice(self.renderer, job.document):
+            xml = self.renderer.einvoice(renderable(job))
+            if xml is not None:
+                return keyword, xml.data, file_name(number, ".xml")
         raise PermanentError(f"{mapping.document_label(job.document)}: no {role.value} "
                              "attachment and no renderer to make one", code="no-file")
 

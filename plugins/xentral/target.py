@@ -2,7 +2,8 @@
 
 Steps: "document" (create the invoice / credit note / sales order with the source's number as
 `documentNumber`), "pdf" (attach the PDF through the files endpoint, keyword `attachment`),
-"einvoice" (the XML, keyword `eInvoice`, when the source gave one) and "paid" (FBA invoices
+"einvoice" (the XML, keyword `eInvoice`: the source's, else the renderer's EN 16931 XML when the
+pipeline's `einvoice` mode wants one, by default for domestic B2B) and "paid" (FBA invoices
 when `mark_fba_paid`, v1 `PATCH /api/v1/invoices/{id}/status`). The engine commits each step,
 so a crash after "document" repeats only the attachment; before repeating a step that may have
 landed it asks `find_step`, which looks the document up by number (a duplicate-number answer
@@ -24,7 +25,7 @@ from syncd.model import AttachmentRole, Document, DocumentKind, Fulfilment, Link
 from syncd_xentral import mapping
 from syncd_xentral.client import XentralApi, XentralProblem, build_http
 from syncd_xentral.config import XentralConfig
-from syncd_xentral.files import KEYWORDS, Files
+from syncd_xentral.files import KEYWORDS, Files, wants_rendered_einvoice
 from syncd_xentral.lookups import DOCUMENT_PATHS, Lookups
 
 
@@ -91,7 +92,8 @@ class XentralTarget(Target):
         if document.kind is DocumentKind.ORDER:
             return ("document",)
         out = ["document", "pdf"]
-        if any(a.role is AttachmentRole.EINVOICE for a in document.attachments):
+        if (any(a.role is AttachmentRole.EINVOICE for a in document.attachments)
+                or wants_rendered_einvoice(self.context.renderer, document)):
             out.append("einvoice")
         if (document.kind is DocumentKind.INVOICE and self.config.mark_fba_paid
                 and document.fulfilment is Fulfilment.FBA):
@@ -118,7 +120,9 @@ class XentralTarget(Target):
             if "document" not in job.steps and job.document.references.order_id
             and job.document.kind is not DocumentKind.CREDIT_NOTE
             and LinkKind.ORDER not in job.links)
-        self.files.prerender(jobs)
+        rendered = self.files.prerender(jobs)
+        if rendered and self.context.logger is not None:
+            self.context.logger.info("batch rendered", documents=rendered)
 
     def find_existing(self, document: Document) -> RemoteRef | None:
         found = self._lookup(document)
