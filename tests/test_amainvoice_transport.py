@@ -99,7 +99,7 @@ def test_tax_answers_an_object():
 
 @pytest.fixture
 def emulator():
-    today = date.today()
+    today = AmainvoiceEmulator().today()
     with AmainvoiceEmulator(Dataset(today - timedelta(days=3), 3, per_day=4), rate=1000) as emu:
         yield emu
 
@@ -155,13 +155,13 @@ def test_the_emulator_refuses_wrong_tokens_old_days_and_today(emulator):
     with pytest.raises(ConfigError):
         _transport(emulator, token="wrong").fetch(emulator.dataset.start, "inv")
     with pytest.raises(Refused, match="older than two months"):
-        _transport(emulator).fetch(date.today() - timedelta(days=90), "inv")
+        _transport(emulator).fetch(AmainvoiceEmulator().today() - timedelta(days=90), "inv")
     with pytest.raises(Refused, match="not in the past"):
         _transport(emulator).fetch(emulator.today(), "inv")
 
 
 def test_the_emulator_throttles_above_its_rate():
-    today = date.today()
+    today = AmainvoiceEmulator().today()
     with AmainvoiceEmulator(Dataset(today - timedelta(days=2), 2, per_day=2), rate=3,
                             per=60) as emu:
         transport = _transport(emu)

@@ -10,6 +10,7 @@ import pytest
 from syncd.engine import Engine, build_connector
 from syncd.engine.delivery import backoff
 from syncd.store import Store
+from syncd.testing import seller_today
 
 FAST = {"backoff_base": "10ms", "backoff_max": "50ms", "max_attempts": 3}
 SLOW_RETRY = {"backoff_base": "300ms", "backoff_max": "300ms"}
@@ -42,7 +43,7 @@ def test_pipeline_delivers_each_document_once_with_gapless_numbers(setup, docume
     engine, pipeline, store = setup(count=25, batch=7)
     summary = engine.run_cycle(pipeline)
     assert (summary.pulled.new, summary.delivery.delivered) == (25, 25)
-    assert sink_numbers(document_sink) == [f"INV-{date.today().year}-{i:06d}"
+    assert sink_numbers(document_sink) == [f"INV-{seller_today().year}-{i:06d}"
                                            for i in range(1, 26)]
     assert store.cursor("demo", "synthetic") == {"offset": 25}
     again = engine.run_cycle(pipeline)
@@ -346,7 +347,7 @@ def test_the_store_knows_the_number_the_engine_gave(setup, document_sink):
     # the store answers the same question for the CLI and the dashboard
     engine, pipeline, store = setup(count=2)
     engine.run_cycle(pipeline)
-    year = date.today().year
+    year = seller_today().year
     assert store.number_of("synthetic", "doc-000001") == f"INV-{year}-000002"
     assert store.number_of("synthetic", "doc-999999") is None
 

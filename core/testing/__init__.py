@@ -11,6 +11,10 @@ Fixtures (documented in docs/plugins.md, "Testing your plugin"):
 ``syncd.testing.emulator`` is the base for sandbox emulators of remote systems (docs/plugins.md,
 "Writing a sandbox emulator"); the sink and every bundled emulator are built on it.
 
+``seller_today()`` is the seller's calendar day, the one the engine numbers and dates
+documents by: compare with it, not with the machine's ``date.today()`` (they differ every night
+between midnight in Berlin and midnight UTC, and a year apart on New Year's Eve).
+
 Importing this module stays cheap: heavy imports happen inside the fixtures.
 """
 
@@ -21,6 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+
+def seller_today(timezone: str = "Europe/Berlin") -> Any:
+    """Today in the seller's time zone (`[company] timezone`, default Europe/Berlin)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 @pytest.fixture
