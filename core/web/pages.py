@@ -16,7 +16,7 @@ from syncd.daemon import next_runs
 from syncd.errors import SyncdError
 from syncd.log import masker
 from syncd.store import NotFound, utcnow
-from syncd.web import queries
+from syncd.web import lists, queries
 from syncd.web.app import page, require, web
 from syncd.web.charts import day_chart
 
@@ -71,15 +71,15 @@ async def document_list(request: Request) -> Response:
     require(request)
     w = web(request)
     state = request.path_params["state"]
-    if state not in queries.LISTS:
+    if state not in lists.LISTS:
         raise HTTPException(404)
     qp = request.query_params
-    flt = queries.ListFilter(state=state, q=qp.get("q", "")[:200],
+    flt = lists.ListFilter(state=state, q=qp.get("q", "")[:200],
                              pipeline=qp.get("pipeline", "")[:200],
                              target=qp.get("target", "")[:200],
                              since=_date(qp.get("from")), until=_date(qp.get("to")),
                              sources=tuple({p.source for p in w.config.settings.pipelines}))
-    result = await run_in_threadpool(queries.list_documents, w.store, flt,
+    result = await run_in_threadpool(lists.list_documents, w.store, flt,
                                      after=_int(qp.get("after")), before=_int(qp.get("before")),
                                      limit=PAGE_SIZE)
     pipelines = w.config.settings.pipelines
