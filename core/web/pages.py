@@ -39,7 +39,8 @@ async def overview(request: Request) -> Response:
     w = web(request)
 
     def load() -> dict[str, Any]:
-        counts = w.store.counts()
+        aggregates = w.counts()
+        counts = aggregates.per_pipeline()
         runs = w.store.runs()
         upcoming = next_runs(w.config, w.store)
         warnings = w.warnings()
@@ -62,7 +63,7 @@ async def overview(request: Request) -> Response:
                 "cursor": cursors.get((p.name, p.source)),
                 "summary": run.last_summary if run else None,
             })
-        return {"pipelines": rows, "chart": day_chart(queries.per_day(w.store, 30))}
+        return {"pipelines": rows, "chart": day_chart(aggregates.snapshot().per_day)}
 
     return page(request, "overview.html", **await run_in_threadpool(load))
 
