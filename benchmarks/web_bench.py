@@ -344,15 +344,20 @@ def _measure(store: Any, client: Any, rec: Recorder, make: Callable[[], tuple[st
 
 def _offset_baseline(store: Any, count: int, rng: random.Random, n: int) -> list[float]:
     """The same deep 'done' page fetched with OFFSET (what keyset paging avoids)."""
-    from syncd.store.schema import documents
-    from syncd.web.lists import state_clause
+    from syncd.store.schema import deliveries, documents
 
+    def has(*states: str) -> Any:
+        return sa.exists().where(deliveries.c.document_id == documents.c.id,
+                                 deliveries.c.state.in_(states))
+
+    done = sa.and_(documents.c.status == "ok", has("done"),
+                   ~has("error", "manual", "revised", "waiting", "processing"))
     out = []
     with store.engine.connect() as conn:
         for _ in range(n):
             offset = rng.randrange(count // 2, count - 100)
             t = time.perf_counter()
-            conn.execute(sa.select(documents.c.id).where(state_clause("done"))
+            conn.execute(sa.select(documents.c.id).where(done)
                          .order_by(documents.c.id.desc()).offset(offset).limit(50)).all()
             out.append((time.perf_counter() - t) * 1000)
     return out

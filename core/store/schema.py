@@ -53,10 +53,11 @@ documents = sa.Table(
 sa.Index("ix_documents_number", documents.c.number_series, documents.c.number, unique=True)
 sa.Index("ix_documents_number_text", documents.c.number)
 sa.Index("ix_documents_status_id", documents.c.status, documents.c.id)
-sa.Index("ix_documents_order_id", documents.c.order_id)
-sa.Index("ix_documents_buyer_name", documents.c.buyer_name)
+# with the id, a search reads its matches newest first from the index alone
+sa.Index("ix_documents_order_id", documents.c.order_id, documents.c.id)
+sa.Index("ix_documents_buyer_name", documents.c.buyer_name, documents.c.id)
 # most buyers are people without a company: only the rows that have one are indexed
-sa.Index("ix_documents_buyer_company", documents.c.buyer_company,
+sa.Index("ix_documents_buyer_company", documents.c.buyer_company, documents.c.id,
          sqlite_where=documents.c.buyer_company.is_not(None),
          postgresql_where=documents.c.buyer_company.is_not(None))
 

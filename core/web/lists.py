@@ -3,9 +3,10 @@
 A page is "the next ids below this key", never an OFFSET. The ids come from the list's
 *feeds* — ordered index ranges that can only hold documents of the list (deliveries in its
 states, documents with its status; or, when searching a buyer, the buyer's index range) —
-read window by window, newest first, and checked against the full state rule and the
-filters. A rare list therefore costs as little as a common one, and no query sorts or
-counts the whole table.
+read window by window, newest first; each window's candidates and their deliveries are
+read in one indexed lookup and checked with `syncd.store.overall_state` and the filters. A
+rare list therefore costs as little as a common one, and no query sorts, counts or
+anti-joins the whole table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from syncd.store import Store, overall_state
 from syncd.store.queries import search_key
@@ -24,6 +26,7 @@ from syncd.store.schema import deliveries, documents
 LISTS = ("waiting", "error", "done", "manual", "revised")
 OPEN = ("waiting", "processing")
 WINDOW = 400
+MAX_WINDOW = 3200
 # a buyer prefix matching fewer documents than this is read through its own index range;
 # a broader one (e.g. one letter) is checked on the list's feeds instead
 SEARCH_CAP = 20_000
@@ -69,32 +72,6 @@ class Page:
     rows: list[Row] = field(default_factory=list)
     next_key: int | None = None
     prev_key: int | None = None
-
-
-def _has(states: tuple[str, ...]) -> Any:
-    d = deliveries
-    return sa.exists().where(d.c.document_id == documents.c.id, d.c.state.in_(states))
-
-
-def state_clause(state: str) -> Any:
-    """A document's overall state as SQL, the same rule as `syncd.store.overall_state`:
-    error beats revised (a delivered document changed at the source) beats waiting beats
-    manual beats done."""
-    status = documents.c.status
-    if state == "error":
-        return sa.or_(status == "rejected", _has(("error",)))
-    if state == "revised":
-        return sa.and_(status == "ok", _has(("revised",)), ~_has(("error",)))
-    if state == "waiting":
-        return sa.or_(status == "repull", sa.and_(status == "ok", ~_has(("error", "revised")),
-                                                  _has(OPEN)))
-    if state == "manual":
-        return sa.or_(status == "manual", sa.and_(status == "ok", _has(("manual",)),
-                                                  ~_has(("error", "revised", *OPEN))))
-    if state == "done":
-        return sa.and_(status == "ok", _has(("done",)),
-                       ~_has(("error", "manual", "revised", *OPEN)))
-    raise ValueError(f"unknown list {state!r}")
 
 
 # Where a document of each list can come from: delivery states and document statuses, each
@@ -156,17 +133,17 @@ def _exact_ids(conn: sa.Connection, term: str, sources: tuple[str, ...]) -> list
     return sorted(found)
 
 
-def _filtered(flt: ListFilter) -> Any:
-    query = sa.select(documents.c.id, documents.c.pipeline, documents.c.source_key,
-                      documents.c.kind, documents.c.status, documents.c.error,
-                      documents.c.revision, documents.c.updated_at, documents.c.body,
-                      documents.c.number)
-    query = query.where(state_clause(flt.state))
+def _among(conn: sa.Connection, column: Any, ids: list[int]) -> Any:
+    """`column IN ids`; on PostgreSQL one array parameter instead of hundreds of
+    placeholders (rendered, converted and sent for every window otherwise)."""
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _document_filters(query: Any, flt: ListFilter) -> Any:
     if flt.pipeline:
         query = query.where(documents.c.pipeline == flt.pipeline)
-    if flt.target:
-        query = query.where(sa.exists().where(deliveries.c.document_id == documents.c.id,
-                                              deliveries.c.target == flt.target))
     if flt.since:
         query = query.where(documents.c.created_at >= datetime.combine(flt.since,
                                                                        datetime.min.time()))
@@ -176,24 +153,62 @@ def _filtered(flt: ListFilter) -> Any:
     return query
 
 
+def _qualifying(conn: sa.Connection, flt: ListFilter, ids: list[int],
+                extra: Any = None) -> dict[int, list[Any]]:
+    """Which of `ids` belong on the list, with their deliveries.
+
+    One indexed lookup of the candidates and their deliveries; the state rule is then
+    `syncd.store.overall_state` itself, so a list holds exactly the documents whose row says
+    its state (no correlated EXISTS per candidate, no hashed subplan over every delivery).
+    """
+    query = (sa.select(documents.c.id, documents.c.status, deliveries.c.target,
+                       deliveries.c.state, deliveries.c.error_message)
+             .select_from(documents.outerjoin(deliveries,
+                                              deliveries.c.document_id == documents.c.id))
+             .where(_among(conn, documents.c.id, ids)).order_by(deliveries.c.id))
+    query = _document_filters(query, flt)
+    if extra is not None:
+        query = query.where(extra)
+    status: dict[int, str] = {}
+    dels: dict[int, list[Any]] = {}
+    for r in conn.execute(query):
+        status[r.id] = r.status
+        if r.state is not None:
+            dels.setdefault(r.id, []).append(r)
+    out = {}
+    for doc_id, st in status.items():
+        got = dels.get(doc_id, [])
+        if overall_state(st, [x.state for x in got]) != flt.state:
+            continue
+        if flt.target and all(x.target != flt.target for x in got):
+            continue
+        out[doc_id] = got
+    return out
+
+
 def _bounded(query: Any, column: Any, bound: int | None, backwards: bool) -> Any:
     if bound is not None:
         query = query.where(column > bound if backwards else column < bound)
     return query.order_by(column.asc() if backwards else column.desc())
 
 
-def _windowed(conn: sa.Connection, base: Any, feeds: list[tuple[Any, Any]],
-              bound: int | None, backwards: bool, want: int) -> list[Any]:
-    """Read candidates from the feeds window by window until `want` rows of `base` qualify."""
-    rows: list[Any] = []
-    while len(rows) < want:
+def _windowed(conn: sa.Connection, flt: ListFilter, feeds: list[tuple[Any, Any]],
+              bound: int | None, backwards: bool, want: int,
+              extra: Any = None) -> list[tuple[int, list[Any]]]:
+    """Read candidates from the feeds window by window until `want` of them qualify.
+
+    Windows double (up to MAX_WINDOW) while too few qualify, so a list whose documents are
+    sparse in its feeds (a rare filter) takes a few round trips, not hundreds."""
+    found: list[tuple[int, list[Any]]] = []
+    size = WINDOW
+    while len(found) < want:
         ids: set[int] = set()
         edge: int | None = None  # candidates beyond the edge may be missing from a full feed
         for feed, column in feeds:
-            got = conn.execute(_bounded(feed, column, bound, backwards).limit(WINDOW)
+            got = conn.execute(_bounded(feed, column, bound, backwards).limit(size)
                                ).scalars().all()
             ids.update(got)
-            if len(got) == WINDOW:
+            if len(got) == size:
                 last = got[-1]
                 edge = last if edge is None else (min(edge, last) if backwards
                                                   else max(edge, last))
@@ -201,15 +216,13 @@ def _windowed(conn: sa.Connection, base: Any, feeds: list[tuple[Any, Any]],
             ids = {i for i in ids if (i <= edge if backwards else i >= edge)}
         if not ids:
             break
-        # the limit keeps the planner on index lookups per candidate (no hash anti-join
-        # over every delivery on PostgreSQL)
-        rows.extend(conn.execute(_bounded(base.where(documents.c.id.in_(sorted(ids))),
-                                          documents.c.id, None, backwards)
-                                 .limit(want - len(rows))).all())
+        ok = _qualifying(conn, flt, sorted(ids), extra)
+        found.extend(sorted(ok.items(), reverse=not backwards))
         if edge is None:
             break
         bound = edge
-    return rows[:want]
+        size = min(size * 2, max(WINDOW, MAX_WINDOW))
+    return found[:want]
 
 
 def _matches_at_least(conn: sa.Connection, clauses: list[Any], cap: int) -> int:
@@ -223,22 +236,24 @@ def _matches_at_least(conn: sa.Connection, clauses: list[Any], cap: int) -> int:
 
 
 def _search(conn: sa.Connection, flt: ListFilter, term: str, bound: int | None,
-            backwards: bool, want: int) -> list[Any]:
+            backwards: bool, want: int) -> list[tuple[int, list[Any]]]:
     """Exact id, source key, number or order id first; else documents whose buyer's name
     or company starts with the term (casefolded)."""
     exact = _exact_ids(conn, term, flt.sources)
     if exact:
-        return conn.execute(_bounded(_filtered(flt).where(documents.c.id.in_(exact)),
-                                     documents.c.id, bound, backwards).limit(want)).all()
+        if bound is not None:
+            exact = [i for i in exact if (i > bound if backwards else i < bound)]
+        ok = _qualifying(conn, flt, exact) if exact else {}
+        return sorted(ok.items(), reverse=not backwards)[:want]
     key = search_key(term)
     if key is None:
         return []
     clauses = _buyer_clauses(key)
     if _matches_at_least(conn, clauses, SEARCH_CAP) < SEARCH_CAP:
         feeds = [(sa.select(documents.c.id).where(c), documents.c.id) for c in clauses]
-        return _windowed(conn, _filtered(flt), feeds, bound, backwards, want)
-    return _windowed(conn, _filtered(flt).where(sa.or_(*clauses)), _state_feeds(flt.state),
-                     bound, backwards, want)
+        return _windowed(conn, flt, feeds, bound, backwards, want)
+    return _windowed(conn, flt, _state_feeds(flt.state), bound, backwards, want,
+                     extra=sa.or_(*clauses))
 
 
 def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
@@ -254,20 +269,16 @@ def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
         if term:
             found = _search(conn, flt, term, bound, backwards, limit + 1)
         else:
-            found = _windowed(conn, _filtered(flt), _state_feeds(flt.state), bound, backwards,
-                              limit + 1)
+            found = _windowed(conn, flt, _state_feeds(flt.state), bound, backwards, limit + 1)
         more = len(found) > limit
-        found = found[:limit]
-        if backwards:
-            found.reverse()
-        dels: dict[int, list[Any]] = {}
-        if found:
-            for r in conn.execute(sa.select(deliveries.c.document_id, deliveries.c.target,
-                                            deliveries.c.state, deliveries.c.error_message)
-                                  .where(deliveries.c.document_id.in_([r.id for r in found]))
-                                  .order_by(deliveries.c.id)):
-                dels.setdefault(r.document_id, []).append(r)
-    page = Page(rows=[_row(r, dels.get(r.id, [])) for r in found])
+        found = sorted(found[:limit], reverse=True)
+        docs = {r.id: r for r in conn.execute(
+            sa.select(documents.c.id, documents.c.pipeline, documents.c.source_key,
+                      documents.c.kind, documents.c.status, documents.c.error,
+                      documents.c.revision, documents.c.updated_at, documents.c.body,
+                      documents.c.number)
+            .where(_among(conn, documents.c.id, [i for i, _ in found])))} if found else {}
+    page = Page(rows=[_row(docs[i], dels) for i, dels in found if i in docs])
     if page.rows:
         first, last = page.rows[0].id, page.rows[-1].id
         if backwards:

@@ -20,8 +20,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 class StoreCollector(Collector):
     """Deliveries per pipeline, target and state, rejected documents, delivery outcomes,
-    throttles, deadline warnings. The states an operator acts on are counted at each scrape;
-    `done` and the counters come from a snapshot at most `Aggregates.ttl` seconds old."""
+    throttles, deadline warnings, all from one snapshot at most `Aggregates.ttl` seconds
+    old (see `syncd.web.stats`)."""
 
     def __init__(self, aggregates: Aggregates,
                  warnings: Callable[[], dict[str, list[str]]]) -> None:
@@ -32,14 +32,16 @@ class StoreCollector(Collector):
         snapshot = self.aggregates.snapshot()
         docs = GaugeMetricFamily("syncd_deliveries", "Deliveries per pipeline, target and state",
                                  labels=["pipeline", "target", "state"])
-        for (pipeline, target, state), n in sorted(self.aggregates.deliveries().items()):
+        for (pipeline, target, state), n in sorted(snapshot.deliveries.items()):
             docs.add_metric([pipeline, target, state], n)
         yield docs
         per_state = GaugeMetricFamily("syncd_documents_rejected",
                                       "Documents the source sent in a form syncd refused",
                                       labels=["pipeline"])
-        for pipeline, states in sorted(self.aggregates.per_pipeline().items()):
-            per_state.add_metric([pipeline or ""], states.get("rejected", 0))
+        pipelines = {p for p, _t, _s in snapshot.deliveries} | {p for p, _s in snapshot.documents}
+        for pipeline in sorted(pipelines):
+            per_state.add_metric([pipeline or ""], snapshot.documents.get((pipeline, "rejected"),
+                                                                          0))
         yield per_state
         outcome = CounterMetricFamily("syncd_delivery_events",
                                       "Delivery outcomes recorded in the event log",

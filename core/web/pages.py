@@ -40,7 +40,7 @@ async def overview(request: Request) -> Response:
 
     def load() -> dict[str, Any]:
         aggregates = w.counts()
-        counts = aggregates.per_pipeline()
+        counts = aggregates.per_pipeline([p.name for p in w.config.settings.pipelines])
         runs = w.store.runs()
         upcoming = next_runs(w.config, w.store)
         warnings = w.warnings()

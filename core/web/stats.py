@@ -1,20 +1,23 @@
 """The overview's and /metrics' counts without reading every delivery on every request.
 
 At a million deliveries a grouped count of the whole table takes a few hundred
-milliseconds, and nearly all of it is `done`. So the states an operator acts on (waiting,
-processing, error, manual, revised, and rejected documents) are counted live — each a
-short range of the `(state, document_id)` / `(status, id)` indexes — while the whole-table
-aggregates (done counts, the 30-day chart, event and throttle counters) come from a
-snapshot at most `ttl` seconds old, refreshed in a background thread so no request waits
-for it (only the very first one does).
+milliseconds, and nearly all of it is `done`. So the overview counts the states an operator
+acts on (waiting, processing, error, manual, revised, and rejected documents) live — short
+ranges of the `(pipeline, state, …)` and `(status, id)` indexes — and takes the rest (done
+counts, the 30-day chart) from a snapshot at most `ttl` seconds old; /metrics reads the
+snapshot alone (one consistent set of figures per scrape, as old as a scrape interval).
+The snapshot is refreshed in a background thread, so no request waits for it (only the
+very first one does).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -33,27 +36,33 @@ class Snapshot:
 
     at: float
     deliveries: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    documents: dict[tuple[str, str], int] = field(default_factory=dict)
     per_day: dict[date, dict[str, int]] = field(default_factory=dict)
     events: list[tuple[str | None, str, int]] = field(default_factory=list)
     throttled: list[tuple[str, int]] = field(default_factory=list)
 
 
-def live_deliveries(store: Store) -> dict[tuple[str, str, str], int]:
-    """Deliveries per pipeline, target and state for the states that need an operator."""
-    query = (sa.select(deliveries.c.pipeline, deliveries.c.target, deliveries.c.state,
-                       sa.func.count()).where(deliveries.c.state.in_(LIVE))
-             .group_by(deliveries.c.pipeline, deliveries.c.target, deliveries.c.state))
+def live_counts(store: Store, pipelines: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per pipeline, the deliveries in the states that need an operator and the rejected
+    (or reset) documents: ranges of the (pipeline, state, …) and (status, id) indexes."""
+    out: dict[str, dict[str, int]] = {}
     with store.engine.connect() as conn:
-        return {(p, t, s): n for p, t, s, n in conn.execute(query)}
+        if pipelines:
+            for pipeline, state, n in conn.execute(
+                    sa.select(deliveries.c.pipeline, deliveries.c.state, sa.func.count())
+                    .where(deliveries.c.pipeline.in_(list(pipelines)),
+                           deliveries.c.state.in_(LIVE))
+                    .group_by(deliveries.c.pipeline, deliveries.c.state)):
+                out.setdefault(pipeline, {})[state] = n
+        for pipeline, status, n in conn.execute(_documents_query()):
+            out.setdefault(pipeline, {})[status] = n
+    return out
 
 
-def live_documents(store: Store) -> dict[tuple[str, str], int]:
-    """Rejected (and reset, waiting for a new pull) documents per pipeline."""
-    query = (sa.select(documents.c.pipeline, documents.c.status, sa.func.count())
-             .where(documents.c.status.in_(DOCUMENT_STATUSES))
-             .group_by(documents.c.pipeline, documents.c.status))
-    with store.engine.connect() as conn:
-        return {(p, s): n for p, s, n in conn.execute(query)}
+def _documents_query() -> Any:
+    return (sa.select(documents.c.pipeline, documents.c.status, sa.func.count())
+            .where(documents.c.status.in_(DOCUMENT_STATUSES))
+            .group_by(documents.c.pipeline, documents.c.status))
 
 
 def take_snapshot(store: Store) -> Snapshot:
@@ -63,6 +72,7 @@ def take_snapshot(store: Store) -> Snapshot:
             sa.select(deliveries.c.pipeline, deliveries.c.target, deliveries.c.state,
                       sa.func.count()).group_by(deliveries.c.pipeline, deliveries.c.target,
                                                 deliveries.c.state))}
+        statuses = {(p, s): n for p, s, n in conn.execute(_documents_query())}
         kinds = [(p, k, n) for p, k, n in conn.execute(
             sa.select(events.c.pipeline, events.c.kind, sa.func.count())
             .where(events.c.kind.in_(OUTCOMES)).group_by(events.c.pipeline, events.c.kind))]
@@ -70,7 +80,7 @@ def take_snapshot(store: Store) -> Snapshot:
             sa.select(deliveries.c.pipeline, sa.func.count())
             .select_from(attempts.join(deliveries, deliveries.c.id == attempts.c.delivery_id))
             .where(attempts.c.error_code == "429").group_by(deliveries.c.pipeline))]
-    return Snapshot(at=time.monotonic(), deliveries=counted,
+    return Snapshot(at=time.monotonic(), deliveries=counted, documents=statuses,
                     per_day=queries.per_day(store, 30), events=kinds, throttled=throttled)
 
 
@@ -122,19 +132,14 @@ class Aggregates:
             self._closed = True
         self.wait()
 
-    def deliveries(self) -> dict[tuple[str, str, str], int]:
-        """Per pipeline, target and state: live for `LIVE`, the snapshot's for the rest."""
-        out = {k: n for k, n in self.snapshot().deliveries.items() if k[2] not in LIVE}
-        out.update(live_deliveries(self.store))
-        return out
-
-    def per_pipeline(self) -> dict[str, dict[str, int]]:
-        """Like `Store.counts()`: deliveries per pipeline and state plus document statuses."""
+    def per_pipeline(self, pipelines: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Like `Store.counts()` for these pipelines: the operator's states live, the rest
+        (done) from the snapshot."""
         out: dict[str, dict[str, int]] = {}
-        for (pipeline, _target, state), n in self.deliveries().items():
-            states = out.setdefault(pipeline, {})
-            states[state] = states.get(state, 0) + n
-        for (pipeline, status), n in live_documents(self.store).items():
-            out.setdefault(pipeline, {})[status] = n
+        for (pipeline, _target, state), n in self.snapshot().deliveries.items():
+            if state not in LIVE and pipeline in pipelines:
+                states = out.setdefault(pipeline, {})
+                states[state] = states.get(state, 0) + n
+        for pipeline, states in live_counts(self.store, pipelines).items():
+            out.setdefault(pipeline, {}).update(states)
         return out
-

@@ -33,9 +33,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("buyer_company", KEY, nullable=True))
     backfill(op.get_bind())
     # after the backfill: building an index once is cheaper than maintaining it row by row
-    op.create_index("ix_documents_order_id", "documents", ["order_id"])
-    op.create_index("ix_documents_buyer_name", "documents", ["buyer_name"])
-    op.create_index("ix_documents_buyer_company", "documents", ["buyer_company"],
+    op.create_index("ix_documents_order_id", "documents", ["order_id", "id"])
+    op.create_index("ix_documents_buyer_name", "documents", ["buyer_name", "id"])
+    op.create_index("ix_documents_buyer_company", "documents", ["buyer_company", "id"],
                     sqlite_where=sa.text("buyer_company IS NOT NULL"),
                     postgresql_where=sa.text("buyer_company IS NOT NULL"))
 
