@@ -32,7 +32,7 @@ from syncd.engine.runner import worker_id
 from syncd.log import get_logger, masker
 from syncd.plugins import PluginHost
 from syncd.store import Store
-from syncd.web import auth
+from syncd.web import auth, reads
 from syncd.web.i18n import LANGUAGES, Translator, pick_language
 from syncd.web.jobs import Jobs
 from syncd.web.stats import Aggregates
@@ -114,6 +114,7 @@ class Web:
         self.jobs.stop()
         if self.aggregates is not None:
             self.aggregates.close()
+        reads.close(self.store)
         if self._reader is not None:
             self._reader.close()
 

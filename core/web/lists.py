@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql
 from syncd.store import Store, overall_state
 from syncd.store.queries import search_key
 from syncd.store.schema import deliveries, documents
+from syncd.web import reads
 
 LISTS = ("waiting", "error", "done", "manual", "revised")
 OPEN = ("waiting", "processing")
@@ -250,7 +251,11 @@ def _search(conn: sa.Connection, flt: ListFilter, term: str, bound: int | None,
         return []
     clauses = _buyer_clauses(key)
     if _matches_at_least(conn, clauses, SEARCH_CAP) < SEARCH_CAP:
-        feeds = [(sa.select(documents.c.id).where(c), documents.c.id) for c in clauses]
+        # bounded and ordered by `id + 0`, not the id: SQLite would otherwise walk the
+        # primary key backwards from the bound, testing every row, instead of reading the
+        # few matches from the buyer index and sorting them
+        unindexed = documents.c.id + sa.literal_column("0")
+        feeds = [(sa.select(documents.c.id).where(c), unindexed) for c in clauses]
         return _windowed(conn, flt, feeds, bound, backwards, want)
     return _windowed(conn, flt, _state_feeds(flt.state), bound, backwards, want,
                      extra=sa.or_(*clauses))
@@ -265,7 +270,7 @@ def list_documents(store: Store, flt: ListFilter, *, after: int | None = None,
     backwards = before is not None and after is None
     bound = before if backwards else after
     term = flt.q.strip()
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         if term:
             found = _search(conn, flt, term, bound, backwards, limit + 1)
         else:

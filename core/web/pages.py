@@ -16,7 +16,7 @@ from syncd.daemon import next_runs
 from syncd.errors import SyncdError
 from syncd.log import masker
 from syncd.store import NotFound, utcnow
-from syncd.web import lists, queries
+from syncd.web import lists, queries, reads
 from syncd.web.app import page, require, web
 from syncd.web.charts import day_chart
 
@@ -131,7 +131,7 @@ def _linked(w: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for link in (detail["document"] or {}).get("links", []):
         source = link.get("source") or detail["source"]
-        with w.store.engine.connect() as conn:
+        with reads.connect(w.store) as conn:
             found = conn.execute(sa.select(documents.c.id).where(
                 documents.c.source == source,
                 documents.c.source_key == link["source_key"])).scalar()
@@ -189,7 +189,7 @@ def _attachment_bytes(w: Any, doc_id: int, att: Any) -> bytes | None:
         return att.data
     digest = att.sha256
     if digest is None and att.url:
-        with w.store.engine.connect() as conn:
+        with reads.connect(w.store) as conn:
             digest = conn.execute(sa.select(fetches.c.sha256).where(
                 fetches.c.document_id == doc_id, fetches.c.url == att.url)).scalar()
     return w.store.blob(digest) if digest else None

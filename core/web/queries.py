@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from syncd.store import Store, overall_state
 from syncd.store.schema import deliveries, documents, events
+from syncd.web import reads
 
 
 def per_day(store: Store, days: int = 30, pipeline: str | None = None,
@@ -27,7 +28,7 @@ def per_day(store: Store, days: int = 30, pipeline: str | None = None,
     if pipeline:
         query = query.where(deliveries.c.pipeline == pipeline)
     out = {today - timedelta(days=i): {} for i in range(days - 1, -1, -1)}
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         for d, state, n in conn.execute(query):
             key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
             out.setdefault(key, {})[state] = n
@@ -57,7 +58,7 @@ def days_by_kind(store: Store, pipeline: str, start: date, end: date) -> list[di
                     day <= end.isoformat()))
     states: dict[tuple[str, str, int], list[str]] = {}
     status: dict[int, str] = {}
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         for r in conn.execute(query):
             states.setdefault((str(r.day)[:10], r.kind or "-", r.id), [])
             if r.state:
@@ -98,7 +99,7 @@ def list_events(store: Store, flt: EventFilter, *, after: int | None = None,
         query = query.where(events.c.document_id == flt.document_id)
     if after is not None:
         query = query.where(events.c.id < after)
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         found = [dict(r._mapping) for r in conn.execute(query.limit(limit + 1))]
     more = len(found) > limit
     found = found[:limit]
@@ -107,7 +108,7 @@ def list_events(store: Store, flt: EventFilter, *, after: int | None = None,
 
 def event_choices(store: Store) -> dict[str, list[str]]:
     """Distinct kinds and actors for the filter menus."""
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         kinds = [r[0] for r in conn.execute(sa.select(events.c.kind).distinct()
                                             .order_by(events.c.kind))]
         actors = [r[0] for r in conn.execute(sa.select(events.c.actor).distinct()
@@ -117,7 +118,7 @@ def event_choices(store: Store) -> dict[str, list[str]]:
 
 
 def last_event_id(store: Store) -> int:
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         return conn.execute(sa.select(sa.func.max(events.c.id))).scalar() or 0
 
 
@@ -128,5 +129,5 @@ def rejected_since(store: Store, pipeline: str, after: int,
     query = (sa.select(events).where(events.c.pipeline == pipeline, events.c.id > after,
                                      events.c.kind == "rejected")
              .order_by(events.c.id).limit(limit))
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         return [dict(r._mapping) for r in conn.execute(query)]

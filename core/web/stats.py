@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from syncd.store import Store
 from syncd.store.schema import attempts, deliveries, documents, events
-from syncd.web import queries
+from syncd.web import queries, reads
 
 LIVE = ("waiting", "processing", "error", "manual", "revised")
 DOCUMENT_STATUSES = ("rejected", "repull")
@@ -46,7 +46,7 @@ def live_counts(store: Store, pipelines: Sequence[str]) -> dict[str, dict[str, i
     """Per pipeline, the deliveries in the states that need an operator and the rejected
     (or reset) documents: ranges of the (pipeline, state, …) and (status, id) indexes."""
     out: dict[str, dict[str, int]] = {}
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         if pipelines:
             for pipeline, state, n in conn.execute(
                     sa.select(deliveries.c.pipeline, deliveries.c.state, sa.func.count())
@@ -67,7 +67,7 @@ def _documents_query() -> Any:
 
 def take_snapshot(store: Store) -> Snapshot:
     """The whole-table aggregates: every delivery, the chart, the event log, attempts."""
-    with store.engine.connect() as conn:
+    with reads.connect(store) as conn:
         counted = {(p, t, s): n for p, t, s, n in conn.execute(
             sa.select(deliveries.c.pipeline, deliveries.c.target, deliveries.c.state,
                       sa.func.count()).group_by(deliveries.c.pipeline, deliveries.c.target,
