@@ -368,6 +368,8 @@ def _load() -> str:
 
 
 def run(backend: str, url: str, count: int, requests: int, fresh: bool) -> None:
+    from syncd.web.server import settle
+
     print(f"{backend}: {count:,} documents ({_load()})", flush=True)
     prepare(url, count, fresh)
     with tempfile.TemporaryDirectory() as tmp:
@@ -376,6 +378,7 @@ def run(backend: str, url: str, count: int, requests: int, fresh: bool) -> None:
         rng = random.Random(7)
         for path in ("/documents/done", "/", "/metrics"):
             client.get(path)  # warm caches and templates
+        settle()  # as `syncd web` does before serving
         explain = backend == "postgresql"
         print(f"  {'median / p99 in ms':28s} request     | data (queries + rows)"
               + (" | SQL calls, client | server (EXPLAIN ANALYZE)" if explain else ""))

@@ -78,3 +78,28 @@ def test_small_windows_give_the_same_pages(site, monkeypatch):
         assert seen == expected, state
     back = lists.list_documents(site.store, lists.ListFilter("done"), before=2, limit=3)
     assert [r.id for r in back.rows] == [5, 4, 3]
+
+
+def test_a_filter_matching_little_answers_in_steps(site, monkeypatch):
+    """With the scan budget spent the page says how far it checked; walking on with the
+    keys it gives finds exactly the rows of one unbounded pass, forwards and back."""
+    whole = [r.id for r in lists.list_documents(site.store, lists.ListFilter("done"),
+                                                limit=100).rows]
+    for name, value in (("WINDOW", 2), ("MAX_WINDOW", 2), ("SCAN_BUDGET", 2)):
+        monkeypatch.setattr(lists, name, value)
+    for pipeline, expected in (("webshop", whole), ("uploads", [])):
+        flt = lists.ListFilter("done", pipeline=pipeline)
+        seen, key, partial = [], None, 0
+        while True:
+            page = lists.list_documents(site.store, flt, after=key, limit=3)
+            seen.extend(r.id for r in page.rows)
+            partial += page.checked_to is not None
+            if page.next_key is None:
+                break
+            key = page.next_key
+        assert seen == expected and partial >= 1, pipeline
+    back = lists.list_documents(site.store, lists.ListFilter("done"), before=whole[-1], limit=3)
+    assert back.rows and back.checked_to is not None and back.prev_key == back.checked_to
+    client = site.login()
+    text = client.get("/documents/done", params={"pipeline": "uploads"}).text
+    assert "Checked the documents down to #" in text and 'rel="next"' in text
