@@ -124,18 +124,16 @@ def _buyer_clauses(key: str) -> list[Any]:
 
 
 def _exact_ids(conn: sa.Connection, term: str, sources: tuple[str, ...]) -> list[int]:
-    """Documents whose id, source key, number or order id is exactly `term` (indexed)."""
-    found = set()
-    if term.isdigit() and len(term) < 19:
-        found.update(conn.execute(sa.select(documents.c.id).where(
-            documents.c.id == int(term))).scalars())
-    if not sources:
+    """Documents whose id, source key, number or order id is exactly `term`: one query,
+    each alternative an index lookup."""
+    if not sources:  # callers that know the configured sources pass them (the pages do)
         sources = tuple(conn.execute(sa.select(documents.c.source).distinct()).scalars())
-    found.update(conn.execute(sa.select(documents.c.id).where(
-        documents.c.source.in_(sources), documents.c.source_key == term)).scalars())
-    found.update(conn.execute(sa.select(documents.c.id).where(
-        sa.or_(documents.c.number == term, documents.c.order_id == term))).scalars())
-    return sorted(found)
+    alternatives = [sa.and_(documents.c.source.in_(sources), documents.c.source_key == term),
+                    documents.c.number == term, documents.c.order_id == term]
+    if term.isdigit() and len(term) < 19:
+        alternatives.append(documents.c.id == int(term))
+    return sorted(conn.execute(sa.select(documents.c.id).where(sa.or_(*alternatives)))
+                  .scalars().all())
 
 
 def _among(conn: sa.Connection, column: Any, ids: list[int]) -> Any:
@@ -197,6 +195,21 @@ def _bounded(query: Any, column: Any, bound: int | None, backwards: bool) -> Any
     return query.order_by(column.asc() if backwards else column.desc())
 
 
+def _read_feeds(conn: sa.Connection, feeds: list[tuple[Any, Any]], bound: int | None,
+                backwards: bool, size: int) -> list[list[int]]:
+    """The next `size` ids of every feed, in one round trip (UNION ALL of the ranges)."""
+    parts = [_bounded(feed, column, bound, backwards).limit(size) for feed, column in feeds]
+    if len(parts) == 1:
+        return [list(conn.execute(parts[0]).scalars().all())]
+    subs = [p.subquery() for p in parts]
+    union = sa.union_all(*(sa.select(sa.literal(i).label("feed"), sub.c[0].label("id"))
+                           for i, sub in enumerate(subs)))
+    out: list[list[int]] = [[] for _ in parts]
+    for feed, doc_id in conn.execute(union).all():
+        out[feed].append(doc_id)
+    return out
+
+
 def _windowed(conn: sa.Connection, flt: ListFilter, feeds: list[tuple[Any, Any]],
               bound: int | None, backwards: bool, want: int,
               extra: Any = None) -> tuple[list[tuple[int, list[Any]]], int | None]:
@@ -213,12 +226,10 @@ def _windowed(conn: sa.Connection, flt: ListFilter, feeds: list[tuple[Any, Any]]
     while len(found) < want:
         ids: set[int] = set()
         edge: int | None = None  # candidates beyond the edge may be missing from a full feed
-        for feed, column in feeds:
-            got = conn.execute(_bounded(feed, column, bound, backwards).limit(size)
-                               ).scalars().all()
+        for got in _read_feeds(conn, feeds, bound, backwards, size):
             ids.update(got)
             if len(got) == size:
-                last = got[-1]
+                last = max(got) if backwards else min(got)
                 edge = last if edge is None else (min(edge, last) if backwards
                                                   else max(edge, last))
         if edge is not None:
@@ -238,13 +249,12 @@ def _windowed(conn: sa.Connection, flt: ListFilter, feeds: list[tuple[Any, Any]]
 
 
 def _matches_at_least(conn: sa.Connection, clauses: list[Any], cap: int) -> int:
-    """How many documents the clauses match, counting no further than `cap` (index only)."""
-    total = 0
-    for clause in clauses:
-        inner = sa.select(sa.literal(1)).select_from(documents).where(clause).limit(cap)
-        total += conn.execute(sa.select(sa.func.count()).select_from(inner.subquery())
-                              ).scalar_one()
-    return total
+    """How many documents the clauses match, each counted no further than `cap` (index
+    only, one round trip)."""
+    counts = [sa.select(sa.func.count()).select_from(
+        sa.select(sa.literal(1)).select_from(documents).where(c).limit(cap).subquery())
+        .scalar_subquery() for c in clauses]
+    return sum(conn.execute(sa.select(*counts)).one())
 
 
 def _search(conn: sa.Connection, flt: ListFilter, term: str, bound: int | None,
