@@ -7,7 +7,8 @@ ANALYZE, what autovacuum does after a bulk load). The database is kept between r
 (SQLite: a file in --cache-dir; PostgreSQL: the database of --pg-url, created when absent)
 and reused while its document count and format match.
 
-Requests go through the real ASGI app in-process (routing, query, template): first pages
+Requests go over HTTP to the dashboard served by uvicorn on 127.0.0.1 (in a thread of
+this process, as `syncd run --web` serves it; routing, query, template): first pages
 of every list, deep pages by key (`?after=<id>` at random depths), filters, searches by
 number, order id, buyer and buyer prefix, the overview and /metrics. Each line gives the
 whole request's median and p99, the time spent in SQL calls (client side, round trips
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -212,15 +214,18 @@ def prepare(url: str, count: int, fresh: bool) -> None:
         store.close()
 
 
-def _client(folder: Path, url: str) -> tuple[Any, Any]:
-    from starlette.testclient import TestClient
+@contextmanager
+def _served(folder: Path, url: str) -> Iterator[tuple[Any, Any]]:
+    """The dashboard served by uvicorn on 127.0.0.1 (as `syncd web` serves it, in a thread
+    of this process) and a keep-alive HTTP client; local mode, so no login."""
+    import httpx
 
     from syncd.config import load_config
     from syncd.engine.runtime import build_host
     from syncd.plugins import load_plugins
     from syncd.store import Store
     from syncd.testing.plugin import PLUGIN
-    from syncd.web.app import create_app
+    from syncd.web.server import WebThread
 
     (folder / "syncd.toml").write_text(
         f'[state]\nurl = "{url}"\n\n[plugins.testing]\nenabled = true\nsink_url = '
@@ -228,8 +233,14 @@ def _client(folder: Path, url: str) -> tuple[Any, Any]:
         'targets = ["noop"]\n')
     config = load_config(folder / "syncd.toml", load_plugins(extra=[PLUGIN]).registry)
     store = Store.open(url)
-    app = create_app(config, store, build_host(config, [PLUGIN]))
-    return store, TestClient(app, base_url="http://127.0.0.1")  # local mode: no login
+    server = WebThread(config, store, build_host(config, [PLUGIN]), bind="127.0.0.1",
+                       port=0).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            yield store, client
+    finally:
+        server.stop()
+        store.close()
 
 
 class Recorder:
@@ -378,8 +389,7 @@ def run(backend: str, url: str, count: int, requests: int, fresh: bool) -> None:
 
     print(f"{backend}: {count:,} documents ({_load()})", flush=True)
     prepare(url, count, fresh)
-    with tempfile.TemporaryDirectory() as tmp:
-        store, client = _client(Path(tmp), url)
+    with tempfile.TemporaryDirectory() as tmp, _served(Path(tmp), url) as (store, client):
         rec = Recorder(store.engine)
         rng = random.Random(7)
         for path in ("/documents/done", "/", "/metrics"):
@@ -413,8 +423,6 @@ def run(backend: str, url: str, count: int, requests: int, fresh: bool) -> None:
               f"{GOAL_MS:.0f} ms: {'met' if p99 < GOAL_MS else 'MISSED'}; keyset page (whole "
               f"request) vs OFFSET query median: {statistics.median(baseline) / median:.0f}x")
         print(f"  ({_load()})", flush=True)
-        client.app.state.web.close()
-        store.close()
 
 
 def _pg_database(url: str) -> bool:
