@@ -67,3 +67,13 @@ def test_a_failed_refresh_keeps_the_last_snapshot(store, monkeypatch):
     agg.wait()
     assert agg.snapshot() is first
     agg.close()
+
+
+def test_priming_takes_the_first_snapshot_in_the_background(store, monkeypatch):
+    agg = Aggregates(store, ttl=3600)
+    agg.prime()
+    agg.wait()
+    taken = agg._snapshot
+    monkeypatch.setattr("syncd.web.stats.take_snapshot", lambda _s: pytest.fail("again"))
+    assert taken is not None and agg.snapshot() is taken
+    agg.close()

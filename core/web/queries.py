@@ -20,6 +20,13 @@ from syncd.web import reads
 def per_day(store: Store, days: int = 30, pipeline: str | None = None,
             today: date | None = None) -> dict[date, dict[str, int]]:
     """Deliveries per day (the day syncd received the document) and state, `days` back."""
+    with reads.connect(store) as conn:
+        return per_day_on(conn, days, pipeline, today)
+
+
+def per_day_on(conn: sa.Connection, days: int = 30, pipeline: str | None = None,
+               today: date | None = None) -> dict[date, dict[str, int]]:
+    """`per_day` on an open connection."""
     today = today or datetime.utcnow().date()
     start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time())
     day = sa.func.date(deliveries.c.created_at)
@@ -27,11 +34,11 @@ def per_day(store: Store, days: int = 30, pipeline: str | None = None,
              .where(deliveries.c.created_at >= start).group_by(day, deliveries.c.state))
     if pipeline:
         query = query.where(deliveries.c.pipeline == pipeline)
-    out = {today - timedelta(days=i): {} for i in range(days - 1, -1, -1)}
-    with reads.connect(store) as conn:
-        for d, state, n in conn.execute(query):
-            key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
-            out.setdefault(key, {})[state] = n
+    out: dict[date, dict[str, int]] = {today - timedelta(days=i): {}
+                                       for i in range(days - 1, -1, -1)}
+    for d, state, n in conn.execute(query):
+        key = d if isinstance(d, date) else date.fromisoformat(str(d)[:10])
+        out.setdefault(key, {})[state] = n
     return out
 
 

@@ -44,6 +44,7 @@ def serve(config: Config, store: Store, host: PluginHost, bind: str | None = Non
           port: int | None = None) -> None:
     """Until SIGINT/SIGTERM; background jobs are asked to stop and awaited afterwards."""
     server, app = _server(config, store, host, bind, port)
+    app.state.web.counts().prime()
     settle()
     get_logger("syncd.web").info("dashboard starting", url=_url(server))
     try:
@@ -62,6 +63,7 @@ class WebThread:
         self.thread = threading.Thread(target=self.server.run, name="syncd-web", daemon=True)
 
     def start(self, timeout: float = 10.0) -> WebThread:
+        self.app.state.web.counts().prime()
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started and self.thread.is_alive():

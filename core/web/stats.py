@@ -66,8 +66,14 @@ def _documents_query() -> Any:
 
 
 def take_snapshot(store: Store) -> Snapshot:
-    """The whole-table aggregates: every delivery, the chart, the event log, attempts."""
+    """The whole-table aggregates: every delivery, the chart, the event log, attempts.
+
+    On PostgreSQL without parallel workers: this runs in the background and must not take
+    every core from the requests (and the daemon) while it counts.
+    """
     with reads.connect(store) as conn:
+        if store.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         counted = {(p, t, s): n for p, t, s, n in conn.execute(
             sa.select(deliveries.c.pipeline, deliveries.c.target, deliveries.c.state,
                       sa.func.count()).group_by(deliveries.c.pipeline, deliveries.c.target,
@@ -80,8 +86,9 @@ def take_snapshot(store: Store) -> Snapshot:
             sa.select(deliveries.c.pipeline, sa.func.count())
             .select_from(attempts.join(deliveries, deliveries.c.id == attempts.c.delivery_id))
             .where(attempts.c.error_code == "429").group_by(deliveries.c.pipeline))]
+        chart = queries.per_day_on(conn, 30)
     return Snapshot(at=time.monotonic(), deliveries=counted, documents=statuses,
-                    per_day=queries.per_day(store, 30), events=kinds, throttled=throttled)
+                    per_day=chart, events=kinds, throttled=throttled)
 
 
 class Aggregates:
@@ -95,9 +102,14 @@ class Aggregates:
         self._refreshing: threading.Thread | None = None
         self._closed = False
 
+    def prime(self) -> None:
+        """Take the first snapshot in the background (a server calls this at start)."""
+        self._refresh_later()
+
     def snapshot(self) -> Snapshot:
         current = self._snapshot
         if current is None:
+            self.wait()  # a priming refresh may be on its way
             with self._lock:  # the first request computes it; concurrent ones wait for it
                 if self._snapshot is None:
                     self._snapshot = take_snapshot(self.store)
