@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from syncd.store import utcnow
-from syncd.web import pages, queries
+from syncd.web import lists, pages, queries
 from tests.web_helpers import csrf_of, evil_document, make_site
 
 
@@ -80,13 +80,13 @@ def test_lists_search_filters_and_keyset_paging(site, monkeypatch):
 def test_search_by_order_id_and_buyer(site):
     site.store.ingest("webshop", "synthetic", ["sink"], [evil_document("order-doc")], None,
                       store_cursor=False)
-    page = queries.list_documents(site.store, queries.ListFilter("waiting",
+    page = lists.list_documents(site.store, lists.ListFilter("waiting",
                                                                  q="302-1234567-7654321"))
     assert [r.source_key for r in page.rows] == ["order-doc"]
     assert page.rows[0].order_id == "302-1234567-7654321"
-    by_buyer = queries.list_documents(site.store, queries.ListFilter("waiting", q="<SCRIPT"))
+    by_buyer = lists.list_documents(site.store, lists.ListFilter("waiting", q="<SCRIPT"))
     assert [r.source_key for r in by_buyer.rows] == ["order-doc"]
-    assert queries.list_documents(site.store, queries.ListFilter("waiting", q="302-")).rows == []
+    assert lists.list_documents(site.store, lists.ListFilter("waiting", q="302-")).rows == []
 
 
 def test_reset_and_mark_manual_from_the_list(site):

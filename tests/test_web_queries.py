@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from syncd.store import utcnow
-from syncd.web import queries
+from syncd.web import lists, queries
 from tests.web_helpers import evil_document, make_site
 
 
@@ -24,23 +24,23 @@ def site(tmp_path, document_sink, state_url):
 
 def test_lists_pages_and_searches(site):
     store = site.store
-    done = queries.ListFilter("done")
-    first = queries.list_documents(store, done, limit=3)
+    done = lists.ListFilter("done")
+    first = lists.list_documents(store, done, limit=3)
     assert [r.id for r in first.rows] == [8, 7, 6] and first.prev_key is None
-    second = queries.list_documents(store, done, after=first.next_key, limit=3)
+    second = lists.list_documents(store, done, after=first.next_key, limit=3)
     assert [r.id for r in second.rows] == [5, 4, 3] and second.prev_key == 5
-    back = queries.list_documents(store, done, before=second.prev_key, limit=3)
+    back = lists.list_documents(store, done, before=second.prev_key, limit=3)
     assert [r.id for r in back.rows] == [8, 7, 6] and back.next_key == 6
-    last = queries.list_documents(store, done, after=3, limit=3)
+    last = lists.list_documents(store, done, after=3, limit=3)
     assert [r.id for r in last.rows] == [2, 1] and last.next_key is None
-    (rejected,) = queries.list_documents(store, queries.ListFilter("error")).rows
+    (rejected,) = lists.list_documents(store, lists.ListFilter("error")).rows
     assert rejected.source_key == "doc-000001" and rejected.error == "test: told to reject"
-    waiting = queries.list_documents(store, queries.ListFilter("waiting", q="<script>al")).rows
+    waiting = lists.list_documents(store, lists.ListFilter("waiting", q="<script>al")).rows
     assert [r.source_key for r in waiting] == ["buyer-doc"]
     number = store.document_detail(4)["number"]
-    assert [r.id for r in queries.list_documents(store, queries.ListFilter(
+    assert [r.id for r in lists.list_documents(store, lists.ListFilter(
         "done", q=number)).rows] == [4]
-    assert queries.list_documents(store, queries.ListFilter("done", q="50%")).rows == []
+    assert lists.list_documents(store, lists.ListFilter("done", q="50%")).rows == []
 
 
 def test_per_day_and_days_by_kind(site):
@@ -62,19 +62,44 @@ def test_events_filter_and_page(site):
 
 def test_small_windows_give_the_same_pages(site, monkeypatch):
     """Lists read their feeds window by window; tiny windows must not lose or repeat rows."""
-    whole = {s: [r.id for r in queries.list_documents(site.store, queries.ListFilter(s),
+    whole = {s: [r.id for r in lists.list_documents(site.store, lists.ListFilter(s),
                                                       limit=100).rows]
              for s in ("done", "error", "waiting")}
-    monkeypatch.setattr(queries, "WINDOW", 2)
+    monkeypatch.setattr(lists, "WINDOW", 2)
     for state, expected in whole.items():
         seen, key = [], None
         while True:
-            page = queries.list_documents(site.store, queries.ListFilter(state), after=key,
+            page = lists.list_documents(site.store, lists.ListFilter(state), after=key,
                                           limit=3)
             seen.extend(r.id for r in page.rows)
             if page.next_key is None:
                 break
             key = page.next_key
         assert seen == expected, state
-    back = queries.list_documents(site.store, queries.ListFilter("done"), before=2, limit=3)
+    back = lists.list_documents(site.store, lists.ListFilter("done"), before=2, limit=3)
     assert [r.id for r in back.rows] == [5, 4, 3]
+
+
+def test_a_filter_matching_little_answers_in_steps(site, monkeypatch):
+    """With the scan budget spent the page says how far it checked; walking on with the
+    keys it gives finds exactly the rows of one unbounded pass, forwards and back."""
+    whole = [r.id for r in lists.list_documents(site.store, lists.ListFilter("done"),
+                                                limit=100).rows]
+    for name, value in (("WINDOW", 2), ("MAX_WINDOW", 2), ("SCAN_BUDGET", 2)):
+        monkeypatch.setattr(lists, name, value)
+    for pipeline, expected in (("webshop", whole), ("uploads", [])):
+        flt = lists.ListFilter("done", pipeline=pipeline)
+        seen, key, partial = [], None, 0
+        while True:
+            page = lists.list_documents(site.store, flt, after=key, limit=3)
+            seen.extend(r.id for r in page.rows)
+            partial += page.checked_to is not None
+            if page.next_key is None:
+                break
+            key = page.next_key
+        assert seen == expected and partial >= 1, pipeline
+    back = lists.list_documents(site.store, lists.ListFilter("done"), before=whole[-1], limit=3)
+    assert back.rows and back.checked_to is not None and back.prev_key == back.checked_to
+    client = site.login()
+    text = client.get("/documents/done", params={"pipeline": "uploads"}).text
+    assert "Checked the documents down to #" in text and 'rel="next"' in text

@@ -163,7 +163,7 @@ def test_no_secret_on_any_page_or_error_page(site, monkeypatch):
         seen.append(r.text)
     system = operator.get("/system").text
     assert "**********" in system and "client_secret" in system
-    monkeypatch.setattr(site.store, "counts", lambda: (_ for _ in ()).throw(
+    monkeypatch.setattr(site.store, "runs", lambda: (_ for _ in ()).throw(
         RuntimeError(f"boom {SECRETS[1]}")))
     from starlette.testclient import TestClient
 

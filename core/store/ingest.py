@@ -19,6 +19,7 @@ from syncd.connectors import Cursor, Rejected, Skipped, Verdict
 from syncd.model import Document
 from syncd.store.base import jsonable
 from syncd.store.links import unblock_awaiting
+from syncd.store.queries import document_search_fields
 from syncd.store.schema import (
     blobs,
     cursors,
@@ -188,7 +189,7 @@ class IngestMixin(VerdictsMixin):
                  # a document that arrives numbered keeps its number
                  "number": d.number, "number_series": None,
                  "issue_date": d.issue_date if d.number else None,
-                 "created_at": now, "updated_at": now}
+                 "created_at": now, "updated_at": now, **document_search_fields(d)}
                 for d in fresh
             ]
             # plain executemany plus one lookup: INSERT .. RETURNING of hundreds of rows is
@@ -264,7 +265,7 @@ class IngestMixin(VerdictsMixin):
         values: dict[str, Any] = {"status": "ok", "error": None, "revision": revision,
                                   "content_hash": doc.content_hash,
                                   "body": doc.model_dump_json(), "kind": doc.kind.value,
-                                  "updated_at": now}
+                                  "updated_at": now, **document_search_fields(doc)}
         if doc.number:
             values.update(number=doc.number, issue_date=doc.issue_date)
         conn.execute(documents.update().where(documents.c.id == row.id).values(**values))

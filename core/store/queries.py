@@ -33,6 +33,27 @@ from syncd.store.types import (
 )
 
 LIST_STATES = ("waiting", "error", "done", "manual", "revised")
+SEARCH_KEY_LENGTH = 300
+
+
+def search_key(text: str | None) -> str | None:
+    """A name as stored for, and looked up by, the dashboard's prefix search: whitespace
+    collapsed and casefolded in Python, so both backends agree (SQLite's lower() knows ASCII
+    only)."""
+    key = " ".join((text or "").split()).casefold()[:SEARCH_KEY_LENGTH]
+    return key or None
+
+
+def search_fields(order_id: str | None, name: str | None,
+                  company: str | None) -> dict[str, str | None]:
+    """The `documents` search columns for a document's order id and buyer."""
+    return {"order_id": (order_id or "").strip()[:200] or None,
+            "buyer_name": search_key(name), "buyer_company": search_key(company)}
+
+
+def document_search_fields(doc: Any) -> dict[str, str | None]:
+    """`search_fields` of a `syncd.model.Document` (ingest and revisions fill them)."""
+    return search_fields(doc.references.order_id, doc.buyer.name, doc.buyer.company)
 
 
 class QueriesMixin(StoreBase):

@@ -6,6 +6,11 @@ Times are naive UTC everywhere (SQLite keeps no zone), so both backends share on
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+# search keys compare by code point on both backends (SQLite's BINARY; "C" on PostgreSQL,
+# whatever the database's collation), so a prefix is one index range
+SEARCH_KEY = sa.String(300).with_variant(postgresql.VARCHAR(300, collation="C"), "postgresql")
 
 metadata = sa.MetaData(
     naming_convention={
@@ -38,11 +43,23 @@ documents = sa.Table(
     sa.Column("issue_date", sa.Date),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # copied from the body for the dashboard's search (`syncd.store.queries.search_fields`):
+    # the order id as given, the buyer's name and company casefolded
+    sa.Column("order_id", sa.String(200)),
+    sa.Column("buyer_name", SEARCH_KEY),
+    sa.Column("buyer_company", SEARCH_KEY),
     sa.UniqueConstraint("source", "source_key", name="uq_documents_identity"),
 )
 sa.Index("ix_documents_number", documents.c.number_series, documents.c.number, unique=True)
 sa.Index("ix_documents_number_text", documents.c.number)
 sa.Index("ix_documents_status_id", documents.c.status, documents.c.id)
+# with the id, a search reads its matches newest first from the index alone
+sa.Index("ix_documents_order_id", documents.c.order_id, documents.c.id)
+sa.Index("ix_documents_buyer_name", documents.c.buyer_name, documents.c.id)
+# most buyers are people without a company: only the rows that have one are indexed
+sa.Index("ix_documents_buyer_company", documents.c.buyer_company, documents.c.id,
+         sqlite_where=documents.c.buyer_company.is_not(None),
+         postgresql_where=documents.c.buyer_company.is_not(None))
 
 revisions = sa.Table(
     "document_revisions",

@@ -32,9 +32,10 @@ from syncd.engine.runner import worker_id
 from syncd.log import get_logger, masker
 from syncd.plugins import PluginHost
 from syncd.store import Store
-from syncd.web import auth
+from syncd.web import auth, reads
 from syncd.web.i18n import LANGUAGES, Translator, pick_language
 from syncd.web.jobs import Jobs
+from syncd.web.stats import Aggregates
 
 HERE = Path(__file__).parent
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "::1"]
@@ -73,6 +74,7 @@ class Web:
     _reader: Engine | None = None
     _reader_lock: threading.Lock = field(default_factory=threading.Lock)
     _warnings: tuple[float, dict[str, list[str]]] | None = None
+    aggregates: Aggregates | None = None  # the overview's and /metrics' counts
 
     def engine(self, actor: str) -> Engine:
         """A fresh engine for one action, its lease owner naming the web user."""
@@ -103,8 +105,16 @@ class Web:
             self._warnings = (time.monotonic(), found)
         return found
 
+    def counts(self) -> Aggregates:
+        if self.aggregates is None:  # create_app makes it; this is for a Web built by hand
+            self.aggregates = Aggregates(self.store)
+        return self.aggregates
+
     def close(self) -> None:
         self.jobs.stop()
+        if self.aggregates is not None:
+            self.aggregates.close()
+        reads.close(self.store)
         if self._reader is not None:
             self._reader.close()
 
@@ -243,7 +253,7 @@ async def metrics(request: Request) -> Response:
     w = web(request)
     if not w.config.settings.web.metrics_public:
         require(request)
-    body = await run_in_threadpool(prom.render, w.store, w.warnings)
+    body = await run_in_threadpool(prom.render, w.counts(), w.warnings)
     return Response(body, media_type=prom.CONTENT_TYPE)
 
 
@@ -293,7 +303,8 @@ def create_app(config: Config, store: Store, host: PluginHost,
     holder: dict[str, Web] = {}
     w = Web(config=config, store=store, host=host, env=env, limiter=auth.LoginLimiter(),
             jobs=make_jobs(lambda actor: holder["web"].engine(actor)),
-            local_actor=None if settings.users else default_actor(), attached=attached)
+            local_actor=None if settings.users else default_actor(), attached=attached,
+            aggregates=Aggregates(store))
     holder["web"] = w
     middleware = [Middleware(SessionMiddleware, secret_key=auth.session_secret(config),
                              session_cookie="syncd_session", same_site="strict",

@@ -63,6 +63,8 @@ GERMAN: dict[str, str] = {
     "To": "Bis",
     "Filter": "Filtern",
     "No documents.": "Keine Belege.",
+    "Checked the documents down to #{n} so far; “Older” searches on.":
+        "Bisher bis Beleg #{n} durchsucht; „Ältere“ sucht weiter.",
     "Newer": "Neuere",
     "Older": "Ältere",
     "Number": "Belegnummer",

@@ -16,7 +16,7 @@ from syncd.daemon import next_runs
 from syncd.errors import SyncdError
 from syncd.log import masker
 from syncd.store import NotFound, utcnow
-from syncd.web import queries
+from syncd.web import lists, queries, reads
 from syncd.web.app import page, require, web
 from syncd.web.charts import day_chart
 
@@ -39,7 +39,8 @@ async def overview(request: Request) -> Response:
     w = web(request)
 
     def load() -> dict[str, Any]:
-        counts = w.store.counts()
+        aggregates = w.counts()
+        counts = aggregates.per_pipeline([p.name for p in w.config.settings.pipelines])
         runs = w.store.runs()
         upcoming = next_runs(w.config, w.store)
         warnings = w.warnings()
@@ -62,7 +63,7 @@ async def overview(request: Request) -> Response:
                 "cursor": cursors.get((p.name, p.source)),
                 "summary": run.last_summary if run else None,
             })
-        return {"pipelines": rows, "chart": day_chart(queries.per_day(w.store, 30))}
+        return {"pipelines": rows, "chart": day_chart(aggregates.snapshot().per_day)}
 
     return page(request, "overview.html", **await run_in_threadpool(load))
 
@@ -71,15 +72,15 @@ async def document_list(request: Request) -> Response:
     require(request)
     w = web(request)
     state = request.path_params["state"]
-    if state not in queries.LISTS:
+    if state not in lists.LISTS:
         raise HTTPException(404)
     qp = request.query_params
-    flt = queries.ListFilter(state=state, q=qp.get("q", "")[:200],
+    flt = lists.ListFilter(state=state, q=qp.get("q", "")[:200],
                              pipeline=qp.get("pipeline", "")[:200],
                              target=qp.get("target", "")[:200],
                              since=_date(qp.get("from")), until=_date(qp.get("to")),
                              sources=tuple({p.source for p in w.config.settings.pipelines}))
-    result = await run_in_threadpool(queries.list_documents, w.store, flt,
+    result = await run_in_threadpool(lists.list_documents, w.store, flt,
                                      after=_int(qp.get("after")), before=_int(qp.get("before")),
                                      limit=PAGE_SIZE)
     pipelines = w.config.settings.pipelines
@@ -130,7 +131,7 @@ def _linked(w: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for link in (detail["document"] or {}).get("links", []):
         source = link.get("source") or detail["source"]
-        with w.store.engine.connect() as conn:
+        with reads.connect(w.store) as conn:
             found = conn.execute(sa.select(documents.c.id).where(
                 documents.c.source == source,
                 documents.c.source_key == link["source_key"])).scalar()
@@ -188,7 +189,7 @@ def _attachment_bytes(w: Any, doc_id: int, att: Any) -> bytes | None:
         return att.data
     digest = att.sha256
     if digest is None and att.url:
-        with w.store.engine.connect() as conn:
+        with reads.connect(w.store) as conn:
             digest = conn.execute(sa.select(fetches.c.sha256).where(
                 fetches.c.document_id == doc_id, fetches.c.url == att.url)).scalar()
     return w.store.blob(digest) if digest else None

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from typing import Any
@@ -31,10 +32,20 @@ def _server(config: Config, store: Store, host: PluginHost, bind: str | None,
     return server, app
 
 
+def settle() -> None:
+    """Move everything loaded so far (modules, plugins, templates, config: ~175,000 objects)
+    out of the garbage collector's sight: a full collection then takes well under a
+    millisecond instead of ~70 ms, which otherwise lands on a request every few hundred."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(config: Config, store: Store, host: PluginHost, bind: str | None = None,
           port: int | None = None) -> None:
     """Until SIGINT/SIGTERM; background jobs are asked to stop and awaited afterwards."""
     server, app = _server(config, store, host, bind, port)
+    app.state.web.counts().prime()
+    settle()
     get_logger("syncd.web").info("dashboard starting", url=_url(server))
     try:
         server.run()
@@ -52,6 +63,7 @@ class WebThread:
         self.thread = threading.Thread(target=self.server.run, name="syncd-web", daemon=True)
 
     def start(self, timeout: float = 10.0) -> WebThread:
+        self.app.state.web.counts().prime()
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started and self.thread.is_alive():
