@@ -128,7 +128,7 @@ class Engine:
             inbox = StoreInbox(self.store, pipeline.name) if kind == "source" else None
             self._connectors[key] = build_connector(
                 self.config, self.host, pipeline, kind, name,
-                inbox=inbox)
+                inbox=inbox, archive=self.store)
         return self._connectors[key]
 
     def close(self) -> None:

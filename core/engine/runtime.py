@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncd.config import Config, PipelineSettings
 from syncd.config_checks import split_endpoint
@@ -19,6 +19,9 @@ from syncd.errors import ConfigError
 from syncd.http import HttpClients
 from syncd.log import get_logger
 from syncd.plugins import PluginHost, PluginInfo, check_api, load_plugins
+
+if TYPE_CHECKING:
+    from syncd.render.archive import RenderArchive
 
 
 def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> PluginHost:
@@ -38,12 +41,17 @@ def build_host(config: Config, extra: Iterable[tuple[str, object]] = ()) -> Plug
     return host.activate(config.enabled_plugins)
 
 
-def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings) -> Any:
-    """The "pdf" renderer with this pipeline's options, or None when no plugin offers one."""
+def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings,
+                   archive: RenderArchive | None = None) -> Any:
+    """The "pdf" renderer with this pipeline's options, or None when no plugin offers one.
+
+    With `archive` (the engine's store) each document is rendered once and every target gets
+    the archived file (`syncd.render.archive`)."""
     cls = host.registry.renderers.get("pdf")
     if cls is None:
         return None
     from syncd.render import RenderOptions
+    from syncd.render.archive import ArchivedRenderer
 
     settings = config.settings
     company = config.company()
@@ -55,12 +63,13 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings)
         logo=company.logo if company else None,
         footer=settings.render.footer or (settings.company.footer if settings.company else None),
     )
-    return cls(options, company)
+    renderer = cls(options, company)
+    return renderer if archive is None else ArchivedRenderer(renderer, archive)
 
 
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
-    inbox: Inbox | None = None,
+    inbox: Inbox | None = None, archive: RenderArchive | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
@@ -87,7 +96,7 @@ def build_connector(
         pipeline=pipeline.name,
         company=config.company(),
         logger=get_logger(f"syncd.{owner}", pipeline=pipeline.name, connector=name),
-        renderer=build_renderer(config, host, pipeline),
+        renderer=build_renderer(config, host, pipeline, archive),
         http=HttpClients(config.database_url),  # limiters shared per process / state db
         inbox=inbox,
     )

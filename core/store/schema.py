@@ -215,6 +215,17 @@ blobs = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+rendered_files = sa.Table(
+    "rendered_files",
+    metadata,
+    # sha256 of (renderer settings, the whole numbered document): the file every target and
+    # every retry of that document gets, kept as issued
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),  # bytes in attachment_blobs
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
 fetches = sa.Table(
     "attachment_fetches",
     metadata,

@@ -225,7 +225,11 @@ def _pdf_bytes(w: Any, doc_id: int) -> bytes | None:
     number, issued = _number(detail)
     if number and not doc.number:
         doc = doc.with_number(number, issue_date=date.fromisoformat(issued) if issued else None)
-    return renderer.render(doc)
+    from syncd.render.archive import ArchivedRenderer
+
+    # the file as the targets got it; a document not rendered yet gets a preview (not kept)
+    sent = ArchivedRenderer(renderer, w.store).archived(doc)
+    return sent if sent is not None else renderer.render(doc)
 
 
 async def attachment(request: Request) -> Response:
