@@ -204,3 +204,30 @@ def test_migrations_match_the_table_definitions(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_sqlite_reads_do_not_wait_for_the_writer(tmp_path, make_document):
+    """Only write transactions take SQLite's write lock: `syncd documents list` while the
+    daemon commits reads its snapshot instead of queueing behind the writer."""
+    import threading
+
+    from syncd.store.schema import documents
+
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        store.ingest("p", "test", ["t"], [make_document("a")], None)
+        got: list[int] = []
+        with store.tx() as conn:  # a writer holds BEGIN IMMEDIATE
+            conn.execute(documents.update().values(kind="invoice"))
+            reader = threading.Thread(
+                target=lambda: got.append(len(store.list_documents().items)), daemon=True)
+            reader.start()
+            reader.join(timeout=10)
+            assert not reader.is_alive(), "a read waited for the write lock"
+            with pytest.raises(sa.exc.OperationalError, match="locked"):
+                second = sa.create_engine(store.engine.url, connect_args={"timeout": 0.2})
+                with second.connect() as other:
+                    other.exec_driver_sql("BEGIN IMMEDIATE")
+        assert got == [1]
+    finally:
+        store.close()

@@ -29,8 +29,12 @@ class StoreBase:
 
     @contextmanager
     def tx(self) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction (on SQLite: BEGIN IMMEDIATE, the one writer queues up front;
+        reads through `engine.connect()` take no write lock)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(syncd_write=True)
+            with conn.begin():
+                yield conn
 
     def _insert_many(self, conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
         """Insert rows that all have the same keys, as one DBAPI executemany.

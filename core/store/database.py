@@ -1,7 +1,7 @@
 """Opening the state database: engine options per backend and migrations at open.
 
-SQLite runs in WAL mode and every transaction starts with BEGIN IMMEDIATE, so the one writer
-is serialised up front instead of failing half-way; PostgreSQL uses row locks (SKIP LOCKED).
+SQLite runs in WAL mode and every write transaction starts with BEGIN IMMEDIATE, so the one
+writer is serialised up front instead of failing half-way (reads take no write lock); PostgreSQL uses row locks (SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -45,7 +45,10 @@ def _sqlite_pragmas(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers (Store.tx, migrations) serialise up front; readers read their WAL snapshot
+        # and neither wait for the writer nor hold it up
+        writes = conn.get_execution_options().get("syncd_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def alembic_config(connection: sa.Connection | None = None) -> AlembicConfig:
@@ -60,7 +63,7 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision; cheap when it already is."""
     cfg = alembic_config()
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.begin() as conn:
+    with engine.connect() as conn, conn.execution_options(syncd_write=True).begin():
         if conn.dialect.name == "postgresql":  # several workers may start at once
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7245109)")
         current = MigrationContext.configure(conn).get_current_revision()

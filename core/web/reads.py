@@ -1,11 +1,10 @@
 """Read connections for the dashboard that never take the store's write lock.
 
-The store's SQLite engine opens every transaction with BEGIN IMMEDIATE (its one writer is
-serialised up front), so a page read through it would hold the database's write lock for
-as long as it reads, and the overview's background counting for seconds: the daemon's
-commits would wait for the dashboard. On SQLite the dashboard reads through an engine of
-its own instead: no BEGIN at all (each statement reads its own WAL snapshot, which never
-blocks a writer nor waits for one) and `PRAGMA query_only`. PostgreSQL's readers never block
+The store's SQLite engine takes the write lock (BEGIN IMMEDIATE) only for write transactions;
+the dashboard goes further and reads through an engine of its own: no BEGIN at all (each
+statement reads its own WAL snapshot, which never blocks a writer nor waits for one, even
+during the overview's seconds-long background counting) and `PRAGMA query_only`, so no page
+can write. PostgreSQL's readers never block
 writers, so there the store's engine is used as it is.
 """
 
