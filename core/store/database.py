@@ -1,7 +1,8 @@
 """Opening the state database: engine options per backend and migrations at open.
 
 SQLite runs in WAL mode and every write transaction starts with BEGIN IMMEDIATE, so the one
-writer is serialised up front instead of failing half-way (reads take no write lock); PostgreSQL uses row locks (SKIP LOCKED).
+writer is serialised up front instead of failing half-way (reads take no write lock);
+PostgreSQL uses row locks (SKIP LOCKED).
 """
 
 from __future__ import annotations
