@@ -67,10 +67,9 @@ class LexofficeOptions(TargetOptions):
         default=None, description="Posting category name or id for every voucher of this "
         "pipeline, instead of the automatic choice")
     remark_prefix: str | None = Field(default=None, description="Text put before the remark")
-    attach_einvoice: bool = Field(default=True,
-                                  description="Also attach an e-invoice XML as a second voucher file: the "
-                                  "source's own, else the renderer's when the pipeline's einvoice "
-                                  "mode wants one")
+    attach_einvoice: bool = Field(
+        default=True, description="Also attach an e-invoice XML as a second voucher file: the "
+        "source's own, else the renderer's when the pipeline's einvoice mode wants one")
 
     @field_validator("category")
     @classmethod
