@@ -85,3 +85,21 @@ def test_a_document_that_cannot_be_an_einvoice_creates_no_voucher(emulator, targ
     with pytest.raises(PermanentError, match="no e-invoice XML for lexoffice"):
         target.run_step("voucher", job)
     assert emulator.state.by_number("RE-b3") == []
+
+
+def test_a_voucher_whose_source_issued_the_pdf_gets_no_made_up_xml(emulator, target):
+    """The source's PDF is the issued invoice: lexoffice gets it, and no XML syncd made."""
+    import hashlib
+
+    from syncd.jobs import StoredAttachment
+    from syncd.model import Attachment, AttachmentRole
+
+    source_pdf = b"%PDF-1.4 issued by the source"
+    document = b2b("b9").model_copy(update={"attachments": (
+        Attachment(role=AttachmentRole.PDF, filename="R-b9.pdf", media_type="application/pdf",
+                   sha256=hashlib.sha256(source_pdf).hexdigest(), size=len(source_pdf)),)})
+    stored = StoredAttachment("R-b9.pdf", "application/pdf", AttachmentRole.PDF,
+                              hashlib.sha256(source_pdf).hexdigest(), len(source_pdf),
+                              lambda: source_pdf)
+    deliver(target, make_job(document, attachments=(stored,)))
+    assert files_of(emulator, "RE-b9") == [source_pdf]

@@ -149,3 +149,22 @@ def test_the_sources_own_xml_wins_over_rendering(emulator, tmp_path):
     job = job_for(document, attachments=[stored(source_xml, AttachmentRole.EINVOICE)])
     run_job(target, job)
     assert received("eInvoice") == [("INV-B2B-3.xml", source_xml)]
+
+
+def test_a_document_its_source_issued_as_pdf_gets_no_made_up_xml(emulator, tmp_path):
+    """Amainvoice or Afterbuy issued the invoice (their PDF): the e-invoice is the issuer's,
+    syncd does not make a second original from the data."""
+    from syncd.model import Attachment
+
+    target = make_target(emulator, tmp_path, renderer=renderer(), mark_fba_paid=False)
+    received = Sent(target, emulator)
+    document = amazon_document("INV-B2B-4", order_id=ORDER, vat_id=BUYER_VAT,
+                               fulfilment=Fulfilment.FBM)
+    source_pdf = b"%PDF-1.4 issued by the source"
+    document = document.model_copy(update={"attachments": (
+        Attachment(role=AttachmentRole.PDF, filename="R-4.pdf", media_type="application/pdf",
+                   sha256="0" * 64, size=len(source_pdf)),)})
+    assert target.steps(document) == ("document", "pdf")
+    run_job(target, job_for(document, attachments=[stored(source_pdf)]))
+    assert received("attachment") == [("INV-B2B-4.pdf", source_pdf)]
+    assert received("eInvoice") == []

@@ -72,13 +72,16 @@ class VoucherFiles:
         return files
 
     def _einvoice(self, job: Job, document: Document, number: str) -> VoucherFile | None:
-        """The source's e-invoice XML, else the renderer's when the pipeline wants one."""
+        """The source's e-invoice XML, else the renderer's when the pipeline wants one for a
+        document syncd renders itself."""
         stored = job.attachment(AttachmentRole.EINVOICE)
         if stored is not None:
             return VoucherFile(stored.filename or f"{number}.xml", "application/xml",
                                stored.size, stored.read)
         make = getattr(self.renderer, "einvoice", None)
-        if make is None:
+        if make is None or job.attachment(AttachmentRole.PDF) is not None:
+            # a document its source issued as a PDF gets no XML made up by syncd: the
+            # e-invoice is the issuer's, and would be a second original with other content
             return None
         try:
             made = make(document)

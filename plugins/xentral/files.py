@@ -51,11 +51,13 @@ def renderable(job: Job) -> Document:
 
 
 def wants_rendered_einvoice(renderer: Any, document: Document) -> bool:
-    """Whether the pipeline's renderer makes an e-invoice for a document whose source gave
-    none (`einvoice` mode; renderers without e-invoice support make none)."""
+    """Whether the pipeline's renderer makes an e-invoice for a document syncd renders itself
+    (`einvoice` mode; renderers without e-invoice support make none). A document its source
+    issued (its own PDF or XML) gets none made up: the e-invoice is the issuer's."""
     wants = getattr(renderer, "wants_einvoice", None)
     return bool(wants is not None and document.kind is not DocumentKind.ORDER
-                and not any(a.role is AttachmentRole.EINVOICE for a in document.attachments)
+                and not any(a.role in (AttachmentRole.EINVOICE, AttachmentRole.PDF)
+                            for a in document.attachments)
                 and wants(document))
 
 
