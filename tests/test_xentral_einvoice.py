@@ -135,18 +135,24 @@ def test_b2b_credit_note_xml_names_the_invoice_it_corrects(emulator, tmp_path):
                          namespaces=NSMAP) == "INV-B2B-2"
 
 
-def test_the_sources_own_xml_wins_over_rendering(emulator, tmp_path):
+def sent_by_the_source(number: str, role: AttachmentRole, data: bytes):
+    """A B2B FBM invoice whose source sent a file of `role`, and its job."""
     from syncd.model import Attachment
 
+    document = amazon_document(number, order_id=ORDER, vat_id=BUYER_VAT,
+                               fulfilment=Fulfilment.FBM)
+    media = "application/pdf" if role is AttachmentRole.PDF else "application/xml"
+    document = document.model_copy(update={"attachments": (
+        Attachment(role=role, filename="from-source", media_type=media, sha256="0" * 64,
+                   size=len(data)),)})
+    return document, job_for(document, attachments=[stored(data, role)])
+
+
+def test_the_sources_own_xml_wins_over_rendering(emulator, tmp_path):
     target = make_target(emulator, tmp_path, renderer=renderer(), mark_fba_paid=False)
     received = Sent(target, emulator)
-    document = amazon_document("INV-B2B-3", order_id=ORDER, vat_id=BUYER_VAT,
-                               fulfilment=Fulfilment.FBM)
     source_xml = b"<?xml version='1.0'?><Invoice>from the source</Invoice>"
-    document = document.model_copy(update={"attachments": (
-        Attachment(role=AttachmentRole.EINVOICE, filename="x.xml",
-                   media_type="application/xml", sha256="0" * 64, size=len(source_xml)),)})
-    job = job_for(document, attachments=[stored(source_xml, AttachmentRole.EINVOICE)])
+    _document, job = sent_by_the_source("INV-B2B-3", AttachmentRole.EINVOICE, source_xml)
     run_job(target, job)
     assert received("eInvoice") == [("INV-B2B-3.xml", source_xml)]
 
@@ -154,17 +160,11 @@ def test_the_sources_own_xml_wins_over_rendering(emulator, tmp_path):
 def test_a_document_its_source_issued_as_pdf_gets_no_made_up_xml(emulator, tmp_path):
     """Amainvoice or Afterbuy issued the invoice (their PDF): the e-invoice is the issuer's,
     syncd does not make a second original from the data."""
-    from syncd.model import Attachment
-
     target = make_target(emulator, tmp_path, renderer=renderer(), mark_fba_paid=False)
     received = Sent(target, emulator)
-    document = amazon_document("INV-B2B-4", order_id=ORDER, vat_id=BUYER_VAT,
-                               fulfilment=Fulfilment.FBM)
     source_pdf = b"%PDF-1.4 issued by the source"
-    document = document.model_copy(update={"attachments": (
-        Attachment(role=AttachmentRole.PDF, filename="R-4.pdf", media_type="application/pdf",
-                   sha256="0" * 64, size=len(source_pdf)),)})
+    document, job = sent_by_the_source("INV-B2B-4", AttachmentRole.PDF, source_pdf)
     assert target.steps(document) == ("document", "pdf")
-    run_job(target, job_for(document, attachments=[stored(source_pdf)]))
+    run_job(target, job)
     assert received("attachment") == [("INV-B2B-4.pdf", source_pdf)]
     assert received("eInvoice") == []
