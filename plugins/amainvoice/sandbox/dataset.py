@@ -5,7 +5,8 @@ Each day holds `per_day` orders across DE/FR/IT/ES/UK, FBA and FBM, B2B buyers w
 split shipments (one order, two invoice numbers) and refunds (credit notes one to five days
 after their invoice, naming it in `inv_rech_nr`). A share of rows is *late*: hidden on the
 first fetch of their day, like Amainvoice's late deliveries. Days are generated on demand, so
-a 100,000-row day costs nothing until it is asked for.
+a 100,000-row day costs nothing until it is asked for; each is drawn by its offset from the
+first day, so a seed gives the same data whatever the date.
 """
 
 from __future__ import annotations
@@ -97,12 +98,17 @@ class Dataset:
     def covers(self, day: date) -> bool:
         return self.start <= day < self.end
 
+    def _offset(self, day: date) -> int:
+        """Days are drawn by their place in the dataset, not their date: the same seed gives
+        the same orders, refunds and late rows whatever day the emulator starts on."""
+        return (day - self.start).days
+
     # -- invoices ---------------------------------------------------------------------------
     @lru_cache(maxsize=256)  # noqa: B019 - the dataset lives as long as its emulator
     def invoices(self, day: date) -> tuple[Doc, ...]:
         if not self.covers(day):
             return ()
-        rng = random.Random(f"{self.seed}:inv:{day.isoformat()}")
+        rng = random.Random(f"{self.seed}:inv:{self._offset(day)}")
         docs: list[Doc] = []
         serial = 0
         for order_no in range(self.per_day):
@@ -214,7 +220,7 @@ class Dataset:
         serial = 0
         for back in range(1, 6):
             origin = day - timedelta(days=back)
-            rng = random.Random(f"{self.seed}:rem:{origin.isoformat()}")
+            rng = random.Random(f"{self.seed}:rem:{self._offset(origin)}")
             for invoice in self.invoices(origin):
                 refunded = rng.random() < self.refund_ratio
                 offset = rng.randint(1, 5)
