@@ -9,6 +9,7 @@ Runs each configuration in a fresh process (so peak RSS is per configuration):
 
 Usage: python benchmarks/engine_bench.py [--count 100000] [--baseline-count 5000]
                                          [--pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                                         [--compare CHECKOUT]
 """
 
 from __future__ import annotations
@@ -66,9 +67,15 @@ def child(mode: str, folder: Path, url: str, count: int, naive: bool) -> dict:
     return out
 
 
-def spawn(mode: str, folder: Path, url: str, count: int, naive: bool = False) -> subprocess.Popen:
+def spawn(mode: str, folder: Path, url: str, count: int, naive: bool = False,
+          checkout: Path | None = None) -> subprocess.Popen:
+    """A child process for one phase: this tree's, or another checkout's (its own venv)."""
+    python, script = sys.executable, __file__
+    if checkout is not None:
+        python = str(checkout / ".venv" / "bin" / "python")
+        script = str(checkout / "benchmarks" / "engine_bench.py")
     return subprocess.Popen(
-        [sys.executable, __file__, "--child", mode, "--folder", str(folder), "--url", url,
+        [python, script, "--child", mode, "--folder", str(folder), "--url", url,
          "--count", str(count), *(["--naive"] if naive else [])],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
@@ -81,8 +88,9 @@ def collect(proc: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def single(folder: Path, url: str, count: int, naive: bool = False) -> dict:
-    result = collect(spawn("both", folder, url, count, naive))
+def single(folder: Path, url: str, count: int, naive: bool = False,
+           checkout: Path | None = None) -> dict:
+    result = collect(spawn("both", folder, url, count, naive, checkout))
     result["docs_per_s"] = count / result["total_s"]
     return result
 
@@ -140,6 +148,9 @@ def main() -> None:
     parser.add_argument("--folder", type=Path)
     parser.add_argument("--url")
     parser.add_argument("--naive", action="store_true")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another checkout with its own .venv (e.g. the wave-1 engine) "
+                             "measured on SQLite in the same run")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.folder, args.url, args.count, args.naive)))
@@ -163,9 +174,14 @@ def main() -> None:
         print(line("SQLite, 1 worker", count, lite, baseline))
         verdict = "met" if lite["docs_per_s"] >= GOAL else "MISSED"
         print(f"goal >= {GOAL:.0f} docs/s on SQLite: {verdict}")
-        print(f"wave-1 figure {WAVE1:.0f} docs/s: {lite['docs_per_s'] / WAVE1:.2f}x of it "
-              f"({'kept' if lite['docs_per_s'] >= WAVE1 else 'below'}; shared machines vary "
-              "by +-20 %, compare the baseline ratio of the same run)")
+        if args.compare is not None:  # the other engine on this machine, in this run
+            other = single(*sqlite("compare"), count, checkout=args.compare)
+            print(line(f"SQLite, {args.compare.name}", count, other, baseline)
+                  + f"  this engine x{lite['docs_per_s'] / other['docs_per_s']:.2f} of it")
+        else:
+            print(f"wave-1 figure {WAVE1:.0f} docs/s (another day): "
+                  f"{lite['docs_per_s'] / WAVE1:.2f}x of it; for a same-run comparison pass "
+                  "--compare CHECKOUT (e.g. a worktree of 442eddd with its own .venv)")
         for workers in (1, 2):
             made = pg_schema_url(args.pg_url)
             if made is None:
