@@ -14,7 +14,8 @@ from syncd.store import Store
 from syncd_afterbuy import invoices
 from syncd_afterbuy import source as source_module
 from syncd_afterbuy.sandbox import AfterbuyEmulator
-from syncd_afterbuy.sandbox.generator import generate, make_invoices, write_csv
+from syncd_afterbuy.sandbox.generator import make_invoices, write_csv
+from syncd_afterbuy.testing import running_emulator
 
 FAST = {"backoff_base": "10ms", "backoff_max": "50ms", "max_attempts": 3}
 PIPELINE = "afterbuy"
@@ -22,9 +23,7 @@ PIPELINE = "afterbuy"
 
 @pytest.fixture
 def emulator():
-    export = generate(12)
-    with AfterbuyEmulator(export.invoices) as em:
-        em.export = export
+    with running_emulator(12) as em:
         yield em
 
 

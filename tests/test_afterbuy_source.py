@@ -8,17 +8,20 @@ import pytest
 
 from syncd.connectors import Rejected, Window
 from syncd.errors import ConfigError, PermanentError, TransientError
-from syncd_afterbuy.sandbox import AfterbuyEmulator
 from syncd_afterbuy.sandbox.generator import generate, make_invoices, write_csv
 from syncd_afterbuy.source import BATCH
-from syncd_afterbuy.testing import MemoryInbox, documents, make_source, read_all
+from syncd_afterbuy.testing import (
+    MemoryInbox,
+    documents,
+    make_source,
+    read_all,
+    running_emulator,
+)
 
 
 @pytest.fixture
 def emulator():
-    export = generate(12)
-    with AfterbuyEmulator(export.invoices) as em:
-        em.export = export
+    with running_emulator(12) as em:
         yield em
 
 

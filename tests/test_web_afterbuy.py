@@ -17,15 +17,12 @@ from syncd.web.app import create_app
 from tests.web_helpers import OPERATOR, SECRETS, TestClient, _hash, csrf_of
 
 pytest.importorskip("syncd_afterbuy")
-from syncd_afterbuy.sandbox import AfterbuyEmulator
-from syncd_afterbuy.sandbox.generator import generate
+from syncd_afterbuy.testing import running_emulator
 
 
 @pytest.fixture
 def emulator():
-    export = generate(12)
-    with AfterbuyEmulator(export.invoices) as em:
-        em.export = export
+    with running_emulator(12) as em:
         yield em
 
 

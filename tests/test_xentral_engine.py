@@ -17,22 +17,10 @@ import pytest
 
 from syncd_amazon.fixtures import DEMO_VIDR
 from syncd_amazon.sandbox import AmazonEmulator
+from syncd_amazon.testing import COMPANY_TOML as COMPANY
 from syncd_amazon.testing import FAST
 from syncd_xentral.sandbox import XentralEmulator
 
-COMPANY = """[company]
-name = "Synthetic GmbH"
-address = ["Musterweg 1"]
-postal_code = "04103"
-city = "Leipzig"
-country = "DE"
-vat_ids = { DE = "DE999999999", FR = "FR00999999999" }
-
-[engine]
-backoff_base = "0.05s"
-backoff_max = "0.2s"
-
-"""
 PIPELINE = """
 [[pipelines]]
 name = "amazon"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,15 @@ def documents(items: list[Any]) -> dict[str, Document]:
 
 
 __all__ = ["Batch", "MemoryInbox", "documents", "make_source", "read_all"]
+
+
+@contextmanager
+def running_emulator(invoices: int = 12) -> Iterator[Any]:
+    """An Afterbuy emulator serving a generated export of `invoices` (as `.export`)."""
+    from syncd_afterbuy.sandbox import AfterbuyEmulator
+    from syncd_afterbuy.sandbox.generator import generate
+
+    export = generate(invoices)
+    with AfterbuyEmulator(export.invoices) as emulator:
+        emulator.export = export
+        yield emulator

@@ -26,6 +26,22 @@ FAST = {
 }
 
 
+COMPANY_TOML = """[company]
+name = "Synthetic GmbH"
+address = ["Musterweg 1"]
+postal_code = "04103"
+city = "Leipzig"
+country = "DE"
+vat_ids = { DE = "DE999999999", FR = "FR00999999999" }
+
+[engine]
+backoff_base = "0.05s"
+backoff_max = "0.2s"
+
+"""
+"""A synthetic seller and fast retries: the head of a syncd.toml for engine tests."""
+
+
 def emulator_config(emulator: Any, **overrides: Any) -> AmazonConfig:
     values = emulator.config_values(**FAST)
     values.update(overrides)
