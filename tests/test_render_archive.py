@@ -85,3 +85,12 @@ def test_targets_built_by_the_engine_render_through_the_archive(make_syncd_confi
     finally:
         engine.close()
         store.close()
+
+
+def test_a_key_archived_first_by_another_worker_keeps_that_workers_file(syncd_store):
+    assert syncd_store.keep_rendered({"k": b"%PDF first"}, "application/pdf") == {
+        "k": b"%PDF first"}
+    kept = syncd_store.keep_rendered({"k": b"%PDF second", "n": b"%PDF new"},
+                                     "application/pdf")
+    assert kept == {"k": b"%PDF first", "n": b"%PDF new"}
+    assert syncd_store.rendered(["k", "n"]) == kept

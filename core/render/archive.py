@@ -28,7 +28,8 @@ class RenderArchive(Protocol):
 
     def rendered(self, keys: Collection[str]) -> dict[str, bytes]: ...
 
-    def keep_rendered(self, files: Mapping[str, bytes], media_type: str) -> None: ...
+    def keep_rendered(self, files: Mapping[str, bytes], media_type: str
+                      ) -> dict[str, bytes]: ...
 
 
 class ArchivedRenderer(Renderer):
@@ -60,15 +61,14 @@ class ArchivedRenderer(Renderer):
                 raise RuntimeError(f"renderer returned {len(files)} files for {len(missing)} "
                                    "documents")
             made = {k: bytes(f) for k, f in zip(missing, files, strict=True)}
-            self.archive.keep_rendered(made, self.inner.media_type)
-            found.update(self.archive.rendered(made))  # another worker's, if it was first
-            for key, data in made.items():
-                found.setdefault(key, data)
+            # another worker's file where it archived the same key first
+            found.update(self.archive.keep_rendered(made, self.inner.media_type))
         return [found[k] for k in keys]
 
     def archived(self, document: Document) -> bytes | None:
         """The file as issued, if it was rendered (the dashboard shows this one)."""
-        return self.archive.rendered([self.key(document)]).get(self.key(document))
+        key = self.key(document)
+        return self.archive.rendered([key]).get(key)
 
     def wants_einvoice(self, document: Document) -> bool:
         return self.inner.wants_einvoice(document)

@@ -23,6 +23,9 @@ class StoreBase:
         self.dialect = engine.dialect.name
         self._fresh_rows = 0
         self._analyzed_rows = 0
+        # compiled executemany statements per (table, columns): see _insert_many/_update_many
+        self._inserts: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any], tuple]] = {}
+        self._updates: dict[tuple, tuple[str, list[Any]]] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -63,7 +66,7 @@ class StoreBase:
         if not rows:
             return
         columns = tuple(k for k in rows[0] if k != key)
-        cache = self.__dict__.setdefault("_updates", {})
+        cache = self._updates
         found = cache.get((table.name, columns, key, keep))
         if found is None:
             dialect = self.engine.dialect
@@ -86,7 +89,7 @@ class StoreBase:
 
     def _compiled_insert(self, table: sa.Table, keys: tuple[str, ...]
                          ) -> tuple[str, list[Any], tuple[Any, ...]]:
-        cache = self.__dict__.setdefault("_inserts", {})
+        cache = self._inserts
         found = cache.get((table.name, keys))
         if found is None:
             dialect = self.engine.dialect

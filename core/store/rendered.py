@@ -30,17 +30,22 @@ class RenderedMixin(StoreBase):
                     .where(rendered_files.c.key.in_(wanted[i:i + CHUNK]))))
         return found
 
-    def keep_rendered(self, files: Mapping[str, bytes], media_type: str) -> None:
-        """Archive new files; a key archived meanwhile by another worker keeps its file."""
+    def keep_rendered(self, files: Mapping[str, bytes], media_type: str) -> dict[str, bytes]:
+        """Archive new files; returns what is archived under their keys now (a key another
+        worker archived meanwhile keeps that worker's file)."""
         if not files:
-            return
+            return {}
         now = utcnow()
+        digests = {key: hashlib.sha256(data).hexdigest() for key, data in files.items()}
         with self.tx() as conn:
             for key, data in files.items():
-                digest = hashlib.sha256(data).hexdigest()
                 conn.execute(self._insert(blobs).values(
-                    sha256=digest, size=len(data), data=data, created_at=now
+                    sha256=digests[key], size=len(data), data=data, created_at=now
                 ).on_conflict_do_nothing(index_elements=[blobs.c.sha256]))
                 conn.execute(self._insert(rendered_files).values(
-                    key=key, sha256=digest, media_type=media_type, created_at=now
+                    key=key, sha256=digests[key], media_type=media_type, created_at=now
                 ).on_conflict_do_nothing(index_elements=[rendered_files.c.key]))
+            kept = dict(conn.execute(sa.select(rendered_files.c.key, rendered_files.c.sha256)
+                                     .where(rendered_files.c.key.in_(list(files)))).tuples())
+        theirs = [key for key, digest in kept.items() if digest != digests[key]]
+        return {**files, **(self.rendered(theirs) if theirs else {})}
