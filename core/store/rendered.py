@@ -46,6 +46,6 @@ class RenderedMixin(StoreBase):
                     key=key, sha256=digests[key], media_type=media_type, created_at=now
                 ).on_conflict_do_nothing(index_elements=[rendered_files.c.key]))
             kept = dict(conn.execute(sa.select(rendered_files.c.key, rendered_files.c.sha256)
-                                     .where(rendered_files.c.key.in_(list(files)))).tuples())
+                                     .where(rendered_files.c.key.in_(list(files)))).all())
         theirs = [key for key, digest in kept.items() if digest != digests[key]]
         return {**files, **(self.rendered(theirs) if theirs else {})}
