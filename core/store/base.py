@@ -50,14 +50,7 @@ class StoreBase:
             return
         keys = tuple(rows[0])
         sql, processors, defaults = self._compiled_insert(table, keys)
-        params = []
-        for row in rows:
-            if len(row) != len(keys):
-                raise ValueError(f"rows for {table.name} differ in their keys")
-            values = [process(row[key]) if process else row[key]
-                      for key, process in zip(keys, processors, strict=True)]
-            params.append((*values, *defaults))
-        conn.exec_driver_sql(sql, params)
+        conn.exec_driver_sql(sql, _bound(table, rows, keys, processors, defaults))
 
     def _update_many(self, conn: sa.Connection, table: sa.Table, rows: list[dict], *,
                      key: str = "id", keep: tuple[str, ...] = ()) -> None:
@@ -78,14 +71,7 @@ class StoreBase:
             found = cache[(table.name, columns, key, keep)] = (sql, [
                 table.c[c].type._cached_bind_processor(dialect) for c in (*columns, key)])
         sql, processors = found
-        names = (*columns, key)
-        params = []
-        for row in rows:
-            if len(row) != len(names):
-                raise ValueError(f"rows for {table.name} differ in their keys")
-            params.append(tuple(process(row[n]) if process else row[n]
-                                for n, process in zip(names, processors, strict=True)))
-        conn.exec_driver_sql(sql, params)
+        conn.exec_driver_sql(sql, _bound(table, rows, (*columns, key), processors))
 
     def _compiled_insert(self, table: sa.Table, keys: tuple[str, ...]
                          ) -> tuple[str, list[Any], tuple[Any, ...]]:
@@ -131,6 +117,19 @@ class StoreBase:
         if missing:
             raise NotFound(f"no document with id {', '.join(map(str, missing))}")
         return [rows[i] for i in ids]
+
+
+def _bound(table: sa.Table, rows: list[dict], names: tuple[str, ...], processors: list[Any],
+           constants: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """DBAPI parameters: each row's values for `names`, through the column types' bind
+    processors, then `constants`."""
+    params = []
+    for row in rows:
+        if len(row) != len(names):
+            raise ValueError(f"rows for {table.name} differ in their keys")
+        params.append((*(process(row[n]) if process else row[n]
+                         for n, process in zip(names, processors, strict=True)), *constants))
+    return params
 
 
 def jsonable(value: Any) -> Any:
