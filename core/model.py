@@ -11,10 +11,11 @@ Sign convention: amounts are what the document states. A credit note carries pos
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import orjson
@@ -148,7 +149,7 @@ class LegalNotes(Frozen):
     )
 
 
-STORED: dict[str, bool] = {"stored": True}
+STORED: Mapping[str, bool] = MappingProxyType({"stored": True})
 """Validation context of bodies read back from the store (see Document.from_stored)."""
 
 NO_BUYER = Buyer()

@@ -140,3 +140,21 @@ def test_content_hash_is_the_sorted_json_dump_byte_for_byte():
     # pinned: the hash of a fixed document never changes between versions
     assert synthetic_document(5).content_hash == (
         "5c5bfc4cf37be35dcf3f648d0b4c0fe52779d578ff3f78d30dd8bfa8072fb89c")
+
+
+def test_a_stored_body_is_validated_again_but_its_amounts_only_once(monkeypatch):
+    """`Document.from_stored` (the claim's path) re-checks the schema, which may have changed
+    since the body was written; the amounts were checked before it was stored."""
+    import json
+
+    import syncd.model as model
+
+    body = doc().model_dump_json()
+    calls: list[str] = []
+    monkeypatch.setattr(model, "check_amounts", lambda d: calls.append(d.source_key))
+    assert Document.from_stored(body) == Document.model_validate_json(body)
+    assert calls == ["k1"]  # model_validate_json checked, from_stored did not
+    stale = json.loads(body)
+    stale["gone_field"] = 1
+    with pytest.raises(ValidationError):
+        Document.from_stored(json.dumps(stale))
