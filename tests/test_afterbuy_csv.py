@@ -111,6 +111,30 @@ def test_two_rows_of_one_invoice_that_disagree_reject_the_invoice(second, column
     assert "line 2" in rejected.error
 
 
+def test_a_bad_invoice_value_from_a_later_row_names_that_row():
+    """The first row leaves the date empty; the second row's bad date is on line 3."""
+    text = (HEADER + "10001;;Jana;;DE;Tasse;1;10,00;19;1,90;11,90\r\n"
+            "10001;31.02.2026;Jana;;DE;Teller;1;10,00;19;1,90;11,90\r\n")
+    (rejected,) = parse(text)[1]
+    assert rejected.error.startswith("liste.csv:3: column 'Rechnungsdatum': '31.02.2026'")
+    assert rejected.raw["problems"][0]["line"] == 3
+
+
+def test_rows_that_write_the_same_date_or_country_differently_agree():
+    paid = HEADER.replace("Brutto", "Brutto;Bezahlt am")
+    text = (paid + "10001;03.11.2026;Jana;;DE;Tasse;1;10,00;19;1,90;11,90;\r\n"
+            "10001;3.11.2026;Jana;;Deutschland;Teller;1;10,00;19;1,90;11,90;05.11.2026\r\n"
+            "10002;03.11.2026;Jana;;DE;Tasse;1;10,00;19;1,90;11,90;05.11.2026\r\n"
+            "10002;03.11.2026;Jana;;DE;Teller;1;10,00;19;1,90;11,90;06.11.2026\r\n")
+    items = by_key(parse(text)[1])
+    doc = items["10001"]
+    assert isinstance(doc, Document), doc
+    assert doc.issue_date.isoformat() == "2026-11-03" and doc.billing_address.country == "DE"
+    assert doc.extra["afterbuy:paid_date"] == "2026-11-05"  # from the item row that has it
+    assert items["10002"].error == ("liste.csv:5: column 'Bezahlt am': '06.11.2026' disagrees "
+                                    "with '05.11.2026' on line 4 of invoice 10002")
+
+
 def test_item_rows_may_leave_the_invoice_fields_empty():
     text = (HEADER + "10001;03.11.2026;Jana;ACME;AT;Tasse;1;10,00;19;1,90;11,90\r\n"
             "10001;;;;;Teller;1;5,00;7;0,35;5,35\r\n")

@@ -1,4 +1,5 @@
-"""Tolerant readers for the values of an Afterbuy export: amounts, VAT rates and dates.
+"""Tolerant readers for the values of an Afterbuy export: amounts, VAT rates, dates,
+countries and currencies.
 
 Afterbuy is a German back office, so `1.234,56 €` is the likely form, but nothing about the
 export is publicly specified: every reader accepts the dot notation too and says exactly what
@@ -116,3 +117,32 @@ def parse_date(text: str, date_format: str = "auto") -> date:
             continue
     expected = "dd.mm.yyyy or yyyy-mm-dd" if date_format == "auto" else repr(date_format)
     raise ValueProblem(f"{text!r} is not a date ({expected})")
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for lang in ("en", "de"):
+        for code, name in Locale(lang).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[name.casefold()] = code
+    return names
+
+
+def country_code(text: str) -> str:
+    value = text.strip()
+    if len(value) == 2 and value.isalpha():
+        return value.upper()
+    code = _country_names().get(value.casefold())
+    if code is None:
+        raise ValueProblem(f"{text!r} is not a country (ISO code such as DE, or its name)")
+    return code
+
+
+def currency_code(text: str) -> str:
+    value = {"€": "EUR", "EURO": "EUR"}.get(text.strip().upper(), text.strip().upper())
+    if len(value) != 3 or not value.isalpha():
+        raise ValueProblem(f"{text!r} is not a currency code such as EUR")
+    return value

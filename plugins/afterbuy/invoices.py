@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any
 
 from syncd.connectors import Rejected
@@ -37,6 +36,8 @@ from syncd.model import (
 )
 from syncd_afterbuy.amounts import (
     ValueProblem,
+    country_code,
+    currency_code,
     detect_decimal,
     parse_date,
     parse_money,
@@ -50,37 +51,8 @@ SOURCE = "afterbuy"
 NO_LEGAL_NOTES = LegalNotes()
 """Shared instead of pydantic's deep-copied default (a third of the build time)."""
 CONSISTENT = ("invoice_date", "buyer_name", "buyer_company", "buyer_vat_id", "country",
-              "currency")
-"""Fields every row of one invoice must agree on."""
-
-
-@lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    from babel import Locale
-
-    names: dict[str, str] = {}
-    for lang in ("en", "de"):
-        for code, name in Locale(lang).territories.items():
-            if len(code) == 2 and code.isalpha():
-                names[name.casefold()] = code
-    return names
-
-
-def country_code(text: str) -> str:
-    value = text.strip()
-    if len(value) == 2 and value.isalpha():
-        return value.upper()
-    code = _country_names().get(value.casefold())
-    if code is None:
-        raise ValueProblem(f"{text!r} is not a country (ISO code such as DE, or its name)")
-    return code
-
-
-def currency_code(text: str) -> str:
-    value = {"€": "EUR", "EURO": "EUR"}.get(text.strip().upper(), text.strip().upper())
-    if len(value) != 3 or not value.isalpha():
-        raise ValueProblem(f"{text!r} is not a currency code such as EUR")
-    return value
+              "currency", "paid_date", "payment_method")
+"""Fields every row of one invoice must agree on (item rows may leave them empty)."""
 
 
 @dataclass
@@ -247,13 +219,12 @@ class InvoiceList:
 
     def build(self, invoice: _Invoice) -> Document | Rejected:
         problems: list[Problem] = []
-        head = self._head(invoice, problems)
+        head, where = self._head(invoice, problems)
         lines = [self._line(row, problems) for row in invoice.rows]
-        date_of = lambda v: parse_date(v, self.config.date_format)  # noqa: E731
-        issue = self._value(head, "invoice_date", problems, date_of)
-        paid = self._value(head, "paid_date", problems, date_of)
-        country = self._value(head, "country", problems, country_code)
-        currency = self._value(head, "currency", problems, currency_code)
+        issue = self._value(head, "invoice_date", problems, self._date, where)
+        paid = self._value(head, "paid_date", problems, self._date, where)
+        country = self._value(head, "country", problems, country_code, where)
+        currency = self._value(head, "currency", problems, currency_code, where)
         if problems:
             return self._reject(invoice, problems)
         try:
@@ -262,8 +233,26 @@ class InvoiceList:
         except (DocumentValidationError, ValueError) as exc:
             return self._reject(invoice, [Problem(head.line, self.mapping["gross"], str(exc))])
 
-    def _head(self, invoice: _Invoice, problems: list[Problem]) -> _Row:
-        """The invoice-level values: each field's first non-empty cell among the rows.
+    def _date(self, text: str) -> date:
+        return parse_date(text, self.config.date_format)
+
+    def _same(self, name: str, a: str, b: str) -> bool:
+        """Whether two cells of one invoice agree: dates, countries and currencies by value
+        (`3.11.2026` is `03.11.2026`, `Deutschland` is `DE`), everything else as written."""
+        if a == b:
+            return True
+        read = {"invoice_date": self._date, "paid_date": self._date, "country": country_code,
+                "currency": currency_code}.get(name)
+        if read is None:
+            return False
+        try:
+            return bool(read(a) == read(b))
+        except ValueProblem:  # an unreadable cell disagrees (and is reported as such)
+            return False
+
+    def _head(self, invoice: _Invoice, problems: list[Problem]) -> tuple[_Row, dict[str, int]]:
+        """The invoice-level values: each field's first non-empty cell among the rows, and
+        the line each was taken from (a problem with it names that line).
 
         Item rows may repeat them or leave them empty; two different values are a problem.
         """
@@ -278,23 +267,25 @@ class InvoiceList:
                 if name not in seen:
                     seen[name] = row.line
                     values[pos] = value
-                elif value != values[pos]:
+                elif not self._same(name, value, values[pos]):
                     problems.append(Problem(row.line, self.mapping[name],
                                             f"{value!r} disagrees with {values[pos]!r} on line "
                                             f"{seen[name]} of invoice {invoice.number}"))
-        return _Row(invoice.rows[0].line, tuple(values))
+        return _Row(invoice.rows[0].line, tuple(values)), seen
 
     def _value(self, row: _Row, name: str, problems: list[Problem],
-               parse: Callable[[str], Any]) -> Any:
+               parse: Callable[[str], Any], where: dict[str, int] | None = None) -> Any:
+        """The parsed cell; a problem names `where[name]` (the head's source line) or the row."""
         text = self._cell(row, name)
+        line = (where or {}).get(name, row.line)
         if not text:
             if name in REQUIRED_COLUMNS:
-                problems.append(Problem(row.line, self.mapping[name], "empty"))
+                problems.append(Problem(line, self.mapping[name], "empty"))
             return None
         try:
             return parse(text)
         except ValueProblem as exc:
-            problems.append(Problem(row.line, self.mapping[name], str(exc)))
+            problems.append(Problem(line, self.mapping[name], str(exc)))
             return None
 
     def _line(self, row: _Row, problems: list[Problem]) -> dict | None:

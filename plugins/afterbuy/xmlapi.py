@@ -32,9 +32,15 @@ from syncd.model import (
     References,
     build_document,
 )
-from syncd_afterbuy.amounts import ValueProblem, parse_money, parse_number, parse_rate
+from syncd_afterbuy.amounts import (
+    ValueProblem,
+    country_code,
+    parse_money,
+    parse_number,
+    parse_rate,
+)
 from syncd_afterbuy.config import AfterbuyConfig
-from syncd_afterbuy.invoices import SOURCE, country_code, pdf_attachment
+from syncd_afterbuy.invoices import SOURCE, pdf_attachment
 
 STAMP = "%d.%m.%Y %H:%M:%S"
 RANGE_TO = "2147483647"
