@@ -129,6 +129,29 @@ def test_an_order_whose_items_do_not_add_up_is_rejected_naming_the_field():
     assert not isinstance(pending, Document)
 
 
+def test_externally_invoiced_orders_are_skipped_keyed_by_order_without_a_number(
+        tmp_path, emulator):
+    """Amazon/external invoices often carry InvoiceNumber 0: the skip names the order."""
+    emulator.orders[4].external_invoice = True
+    emulator.orders[1].invoiced = False  # amazon-invoiced (amazon_every=10) and number 0
+    items, _ = read_all(api_source(tmp_path, emulator))
+    skipped = {i.source_key: i.reason for i in items if isinstance(i, Skipped)}
+    assert skipped == {
+        "order-480002": "order 480002 is invoiced outside Afterbuy (IsAmazonInvoiced); "
+                        "not booked twice",
+        "10005": "order 480005 is invoiced outside Afterbuy (IsExternalInvoice); "
+                 "not booked twice",
+        "10012": skipped["10012"], "10022": skipped["10022"]}
+    assert "10005" not in documents(items) and len(documents(items)) == 27
+
+
+def test_has_more_items_is_read_as_a_flag():
+    body = (b"<Afterbuy><CallStatus>Success</CallStatus><Result><HasMoreItems>True"
+            b"</HasMoreItems><LastOrderID>77</LastOrderID><Orders/></Result></Afterbuy>")
+    page = parse_answer(body, AfterbuyConfig())
+    assert page.has_more and page.last_order_id == 77
+
+
 def test_a_server_error_on_get_sold_items_is_retried(tmp_path, emulator):
     emulator.fail_next["api"] = [500]
     source = api_source(tmp_path, emulator)

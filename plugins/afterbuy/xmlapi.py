@@ -112,7 +112,7 @@ def parse_answer(body: bytes, config: AfterbuyConfig, base_dir: str | None = Non
         raise InputError(where, "no <Result>")
     items = [order_item(order, config, base_dir) for order in result.findall("./Orders/Order")]
     last = _text(result, "LastOrderID")
-    return Page(items, _text(result, "HasMoreItems") in ("1", "true"),
+    return Page(items, _flag(result, "HasMoreItems"),
                 int(last) if last.isdigit() else None)
 
 
@@ -131,13 +131,15 @@ def order_item(order: Element, config: AfterbuyConfig,
                base_dir: str | None = None) -> Document | Rejected | Skipped:
     order_id = _text(order, "OrderID")
     number = _text(order, "InvoiceNumber")
+    if number.strip("0") == "":  # Afterbuy writes 0 for "no invoice number"
+        number = ""
     sold = order.findall("./SoldItems/SoldItem")
-    flagged = [_text(s, "ItemTitle") for s in sold
-               if _flag(s, "IsAmazonInvoiced") or _flag(s, "IsExternalInvoice")]
-    if flagged:
+    flags = sorted({flag for s in sold for flag in ("IsAmazonInvoiced", "IsExternalInvoice")
+                    if _flag(s, flag)})
+    if flags:
         return Skipped(number or f"order-{order_id}", f"order {order_id} is invoiced outside "
-                       "Afterbuy (IsAmazonInvoiced/IsExternalInvoice); not booked twice")
-    if not number or number == "0":
+                       f"Afterbuy ({'/'.join(flags)}); not booked twice")
+    if not number:
         return Skipped(f"order-{order_id}", f"order {order_id} has no invoice number yet")
     field = "SoldItems"
     try:
