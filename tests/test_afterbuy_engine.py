@@ -165,6 +165,38 @@ def test_an_expired_session_logs_in_again_during_a_run(setup, emulator):
     assert emulator.count("login") == 3 and emulator.count("pdf", 200) == 12
 
 
+def test_the_session_cookie_and_password_never_reach_the_database_files_or_log(
+        setup, emulator, tmp_path):
+    import io
+    import sqlite3
+
+    from syncd import log
+
+    emulator.session_downloads = 4  # several sessions, each must stay in memory only
+    engine, pipeline, store = setup(emulator)
+    stream = io.StringIO()
+    log.configure(fmt="json", level="DEBUG", stream=stream)
+    try:
+        store.inbox_add(PIPELINE, "a.csv", emulator.export.data, "op")
+        engine.run_cycle(pipeline)
+    finally:
+        log.configure(fmt="json")
+    assert set(states(store).values()) == {"done"} and len(emulator.issued) == 3
+    assert stream.getvalue().count('"http call"') >= 15  # the logins and downloads were logged
+    engine.close()
+    store.close()
+    with sqlite3.connect(tmp_path / "syncd.db") as db:
+        dump = "\n".join(db.iterdump())
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert any(p.name == "syncd.db" for p in files) and "a.csv (inbox 1)" in dump
+    for token in emulator.issued:
+        assert token not in dump and token not in stream.getvalue()
+        assert not [p for p, data in files.items() if token.encode() in data]
+    password = emulator.password
+    assert password not in dump and password not in stream.getvalue()
+    assert [p.name for p, data in files.items() if password.encode() in data] == ["syncd.toml"]
+
+
 def test_pause_and_resume_lose_nothing_and_resume_at_the_cursor(setup, emulator, monkeypatch,
                                                                 document_sink):
     engine, pipeline, store = setup(emulator)

@@ -155,6 +155,20 @@ def test_a_wrong_password_is_a_config_error_and_never_shows_the_password(tmp_pat
         source.check()
 
 
+def test_a_login_form_answered_again_with_200_and_a_cookie_is_a_wrong_password(
+        tmp_path, emulator):
+    """Many web logins answer refused credentials with 200, the form and an anonymous cookie."""
+    emulator.refused_status = 200
+    inbox = MemoryInbox()
+    inbox.push("liste.csv", emulator.export.data)
+    source = make_source(tmp_path, inbox, **emulator.config_values(password="falsch-geheim"))
+    doc = documents(read_all(source)[0])["10001"]
+    with pytest.raises(ConfigError, match=r"Afterbuy refused the login .*\(HTTP 200\)") as info:
+        source.fetch_attachment(doc, doc.attachments[0])
+    assert "falsch-geheim" not in str(info.value)
+    assert emulator.count("login") == 1 and emulator.count("pdf-expired") == 0
+
+
 def test_a_missing_pdf_is_permanent_and_a_retry_after_reset_fetches_it(tmp_path, emulator):
     inbox = MemoryInbox()
     inbox.push("liste.csv", emulator.export.data)

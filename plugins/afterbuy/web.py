@@ -5,11 +5,13 @@ login. The session cookie lives in this object only (never in the database or a 
 login per source instance, and one fresh login when a download says the session expired.
 Nothing about the real login form is publicly documented, so the protocol is the one the
 bundled emulator speaks: a form POST of `username` and `password` to `login_url` that sets a
-session cookie; an expired session answers 401/403 or redirects back to the login.
+session cookie; refused credentials answer 4xx or the login form again (a password field, even
+with a cookie); an expired session answers 401/403 or redirects back to the login.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -34,6 +36,16 @@ def _expired(response: httpx.Response, login_url: str) -> bool:
         location = response.headers.get("location", "")
         return "login" in location.lower() or location.split("?")[0] == login_url.split("?")[0]
     return False
+
+
+_PASSWORD_FIELD = re.compile(rb"<input[^>]+type\s*=\s*[\"']?password", re.IGNORECASE)
+
+
+def _login_form(response: httpx.Response) -> bool:
+    """A 200 answer that is the login form again: the credentials were refused (a logged-in
+    page has no password field), even if the site set an (anonymous) session cookie."""
+    return (response.status_code == 200 and "html" in response.headers.get("content-type", "")
+            and _PASSWORD_FIELD.search(response.content) is not None)
 
 
 def _transient(response: httpx.Response, what: str) -> TransientError:
@@ -64,7 +76,7 @@ class AfterbuyWeb:
         if response.status_code in (429,) or response.status_code >= 500:
             raise _transient(response, "Afterbuy login")
         cookies = [f"{name}={value}" for name, value in response.cookies.items()]
-        if response.status_code in (401, 403) or response.status_code >= 400 or not cookies:
+        if response.status_code >= 400 or not cookies or _login_form(response):
             raise ConfigError([f"plugins.afterbuy.password: Afterbuy refused the login of user "
                                f"{config.username!r} at {config.login_url} "
                                f"(HTTP {response.status_code}); check username and password"])

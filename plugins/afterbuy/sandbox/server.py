@@ -1,7 +1,8 @@
 """The Afterbuy emulator: web login, invoice PDFs and the XML API on a real HTTP server.
 
 - `GET /login` is the login form; `POST /login` (form fields `username`, `password`) answers
-  302 with a session cookie, or 401 with the form again for wrong credentials.
+  302 with a session cookie, or the form again for wrong credentials: 401, or (with
+  `refused_status = 200`) 200 and an anonymous cookie, as many web logins do.
 - `GET /rechnungen/{invoice_number}.pdf` needs the session: the PDF of a known invoice, 404
   for an unknown number, and a redirect to `/login` once the session expired (after
   `session_downloads` downloads, 0 = never, or after `expire_sessions()`).
@@ -112,11 +113,15 @@ class _Handler(EmulatorHandler):
             em = self.emulator
             if (user, password) != (em.username, em.password):
                 page = LOGIN_FORM.format(error="<p>Benutzername oder Passwort falsch</p>")
-                self._reply(401, page.encode(), "text/html; charset=utf-8", "login", "refused")
+                # like many web apps, the 200 variant hands out an anonymous session cookie
+                anonymous = {"Set-Cookie": f"{COOKIE}=anon{secrets.token_hex(8)}; Path=/"}
+                self._reply(em.refused_status, page.encode(), "text/html; charset=utf-8",
+                            "login", "refused", anonymous if em.refused_status == 200 else None)
                 return
             token = secrets.token_hex(16)
             with em.lock:
                 em.sessions[token] = 0
+                em.issued.append(token)
             self._reply(302, b"", "text/html", "login", "ok", {
                 "Location": "/start", "Set-Cookie": f"{COOKIE}={token}; Path=/; HttpOnly"})
             return
@@ -145,6 +150,10 @@ class AfterbuyEmulator(Emulator):
         self.session_downloads = session_downloads
         self.lock = threading.Lock()
         self.sessions: dict[str, int] = {}
+        self.issued: list[str] = []
+        """Every session token handed out (tests look for them where they must not be)."""
+        self.refused_status = 401
+        """Wrong credentials: 401 with the form, or 200 with the form and an anonymous cookie."""
         self.pdfs: dict[str, bytes] = {}
         self.orders: list[Order] = []
         self.received: RequestLog[Recorded] = RequestLog()
