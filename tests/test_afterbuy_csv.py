@@ -135,6 +135,16 @@ def test_rows_that_write_the_same_date_or_country_differently_agree():
                                     "with '05.11.2026' on line 4 of invoice 10002")
 
 
+def test_a_row_with_more_fields_than_the_header_is_rejected_as_shifted():
+    text = (HEADER + "10001;03.11.2026;Weiß; Partner;;DE;Tasse;1;10,00;19;1,90;11,90\r\n"
+            "10002;03.11.2026;Jana;;DE;Tasse;1;10,00;19;1,90;11,90;;\r\n")  # empty extras: fine
+    items = by_key(parse(text)[1])
+    assert isinstance(items["10002"], Document)
+    error = items["10001"].error
+    assert error.startswith("liste.csv:2: column 'Brutto': the line has 12 fields, the header "
+                            "11: a field holding ';' without quotes?"), error
+
+
 def test_item_rows_may_leave_the_invoice_fields_empty():
     text = (HEADER + "10001;03.11.2026;Jana;ACME;AT;Tasse;1;10,00;19;1,90;11,90\r\n"
             "10001;;;;;Teller;1;5,00;7;0,35;5,35\r\n")

@@ -134,6 +134,8 @@ class InvoiceList:
         self._take = [match.index[name] for name in self.fields]
         self._pos = {name: i for i, name in enumerate(self.fields)}
         self._groups: tuple[list[_Invoice], list[Rejected]] | None = None
+        self._wide: dict[int, int] = {}
+        """Line → field count, for rows with non-empty fields beyond the last header."""
         self.credit_pattern = (re.compile(config.credit_note_pattern)
                                if config.credit_note_pattern else None)
         self.decimal = config.decimal if config.decimal != "auto" else self._detect_decimal()
@@ -193,8 +195,11 @@ class InvoiceList:
         invoices: dict[str, _Invoice] = {}
         orphans: list[Rejected] = []
         take = self._take
+        columns = len(self.file.headers)
         for line, cells in self.file.rows():
             width = len(cells)
+            if width > columns and any(cell.strip() for cell in cells[columns:]):
+                self._wide[line] = width  # shifted: its cells are not under their headers
             row = _Row(line, tuple(cells[i].strip() if i < width else "" for i in take))
             number = self._cell(row, "invoice_number")
             if not number:
@@ -218,7 +223,11 @@ class InvoiceList:
         })
 
     def build(self, invoice: _Invoice) -> Document | Rejected:
-        problems: list[Problem] = []
+        problems = [Problem(row.line, self.file.headers[-1], (
+            f"the line has {self._wide[row.line]} fields, the header "
+            f"{len(self.file.headers)}: a field holding {self.file.delimiter!r} without quotes? "
+            "Its values are not under their headers")) for row in invoice.rows
+            if row.line in self._wide]
         head, where = self._head(invoice, problems)
         lines = [self._line(row, problems) for row in invoice.rows]
         issue = self._value(head, "invoice_date", problems, self._date, where)
