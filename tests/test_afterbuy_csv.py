@@ -194,6 +194,17 @@ def test_a_file_that_is_really_cp1252_is_detected_and_named():
     assert all(d.extra["afterbuy:encoding"] == "cp1252" for d in docs.values())
 
 
+def test_a_file_mixing_utf8_and_cp1252_lines_reads_each_line_in_its_encoding():
+    utf8 = (HEADER + "10001;03.11.2026;Jana Müller;;DE;Tasse;1;10,00;19;1,90;11,90\r\n").encode()
+    cp1252 = "10002;03.11.2026;Jörg Weiß;;DE;Tasse;1;10,00;19;1,90;11,90\r\n".encode("cp1252")
+    invoice_list, items = parse(utf8 + cp1252)
+    assert [d.buyer.name for d in items] == ["Jana Müller", "Jörg Weiß"]
+    assert invoice_list.file.encoding == "utf-8+cp1252"
+    assert invoice_list.file.encoding_note.startswith(
+        "liste.csv mixes encodings: line(s) 3 are not UTF-8 and were read as cp1252")
+    assert items[1].extra["afterbuy:encoding"] == "utf-8+cp1252"
+
+
 def test_utf16_is_read_and_named_and_binary_files_are_refused():
     export = generate(3)
     invoice_list, items = parse(export.data.decode().encode("utf-16"))

@@ -2,7 +2,9 @@
 
 The export is documented as UTF-8, but a file saved again by a spreadsheet is often
 windows-1252; that is detected (strict decoding first, charset-normalizer as the tie-breaker)
-and named in `CsvFile.encoding_note`. The delimiter is the candidate under which the header
+and named in `CsvFile.encoding_note`. A file mixing both (UTF-8 lines with umlauts next to
+cp1252 lines) is read line by line, so neither half turns into mojibake, and the note names
+the cp1252 lines. The delimiter is the candidate under which the header
 row matches the most mapped column names (csv.Sniffer decides ties and the quoting), so a
 quoted field holding `;` cannot fool it. Headers are matched by name: case, spaces, `-`, `_`,
 `.` and a BOM do not matter; unknown columns are ignored.
@@ -44,6 +46,14 @@ def decode(data: bytes, filename: str) -> tuple[str, str, str | None]:
         return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    mixed = _per_line(data)
+    if mixed is not None:
+        text, bad_lines = mixed
+        shown = ", ".join(map(str, bad_lines[:5])) + (" …" if len(bad_lines) > 5 else "")
+        return text, "utf-8+cp1252", (
+            f"{filename} mixes encodings: line(s) {shown} are not UTF-8 and were read as "
+            "cp1252, the other lines as UTF-8. Check the names on those lines; export again "
+            "with character encoding UTF-8.")
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
@@ -60,6 +70,26 @@ def decode(data: bytes, filename: str) -> tuple[str, str, str | None]:
     note = (f"{filename} is not UTF-8 (first non-UTF-8 byte at offset {first_bad}); read as "
             f"{encoding}. Export with character encoding UTF-8 to avoid the guess.")
     return text, encoding, note
+
+
+def _per_line(data: bytes) -> tuple[str, list[int]] | None:
+    """A file whose lines are partly UTF-8 (with non-ASCII text) and partly cp1252, e.g. rows
+    pasted from another program: each line in its own encoding, and the cp1252 line numbers.
+    None when no UTF-8 line holds non-ASCII text (then the file is simply not UTF-8)."""
+    parts, bad, utf8_text = [], [], False
+    for number, line in enumerate(data.splitlines(keepends=True), start=1):
+        try:
+            part = line.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                part = line.decode("cp1252")
+            except UnicodeDecodeError:
+                return None
+            bad.append(number)
+        else:
+            utf8_text = utf8_text or not part.isascii()
+        parts.append(part)
+    return ("".join(parts), bad) if utf8_text else None
 
 
 @dataclass
