@@ -101,6 +101,22 @@ def test_a_bad_row_waits_in_error_naming_file_line_and_column(setup, emulator):
     assert sum(s == "done" for s in states(store).values()) == 11
 
 
+def test_a_corrected_export_of_a_rejected_invoice_delivers_it(setup, emulator, document_sink):
+    """A bad row is fixed in Afterbuy and exported again: the invoice leaves `error`."""
+    engine, pipeline, store = setup(emulator)
+    good = emulator.export.data.decode()
+    lines = good.splitlines(keepends=True)
+    assert lines[2].startswith("10001;") and ";02.11.2026;" in lines[2]
+    lines[2] = lines[2].replace(";02.11.2026;", ";31.02.2026;", 1)
+    store.inbox_add(PIPELINE, "kaputt.csv", "".join(lines).encode(), "op")
+    engine.run_cycle(pipeline)
+    assert states(store)["10001"] == "error"
+    store.inbox_add(PIPELINE, "korrigiert.csv", good.encode(), "op")
+    engine.run_cycle(pipeline)
+    assert set(states(store).values()) == {"done"}
+    assert "steps:afterbuy:10001" in document_sink.stored()
+
+
 def test_a_changed_reupload_of_a_done_invoice_becomes_a_revision(setup, emulator,
                                                                    document_sink):
     engine, pipeline, store = setup(emulator, target="sink")

@@ -38,6 +38,20 @@ def test_reads_pushed_files_once_and_the_same_file_twice_adds_nothing(tmp_path):
     assert read_all(source, cursor) == ([], cursor)
 
 
+def test_a_cp1252_upload_is_read_and_the_log_names_file_and_encoding(tmp_path):
+    from structlog.testing import capture_logs
+
+    inbox = MemoryInbox()
+    export = generate(4, encoding="cp1252")
+    inbox.push("Rechnungsliste.csv", export.data)
+    with capture_logs() as logs:
+        items, _ = read_all(make_source(tmp_path, inbox))
+    assert list(documents(items)) == export.numbers
+    (warning,) = [e for e in logs if e["event"] == "afterbuy file is not UTF-8"]
+    assert warning["log_level"] == "warning" and warning["encoding"] == "cp1252"
+    assert warning["message"].startswith("Rechnungsliste.csv is not UTF-8")
+
+
 def test_a_changed_reupload_yields_a_changed_document_with_the_same_key(tmp_path):
     inbox = MemoryInbox()
     invoices = make_invoices(6)
