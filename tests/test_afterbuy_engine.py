@@ -241,6 +241,34 @@ def test_pause_and_resume_lose_nothing_and_resume_at_the_cursor(setup, emulator,
     assert store.cursor(PIPELINE, "afterbuy") == {"inbox": 1}
 
 
+def test_a_pause_while_a_file_is_read_stops_after_the_batch_and_resumes_at_its_cursor(
+        setup, emulator, monkeypatch, document_sink):
+    """The seed's sync switch flipped off in the middle of a long file, then on again."""
+    engine, pipeline, store = setup(emulator)
+    store.inbox_add(PIPELINE, "a.csv", emulator.export.data, "op")
+    monkeypatch.setattr(source_module, "BATCH", 5)
+    real, built = invoices.InvoiceList.build, []
+
+    def pausing(self, invoice):
+        built.append(invoice.number)
+        if len(built) == 7:  # the operator pauses while the second batch is being read
+            store.pause(PIPELINE, "op")
+        return real(self, invoice)
+
+    monkeypatch.setattr(invoices.InvoiceList, "build", pausing)
+    engine.run_cycle(pipeline)
+    assert len(built) == 10 and len(states(store)) == 10  # the batch in flight, no more
+    assert store.cursor(PIPELINE, "afterbuy") == {"file": {"id": 1, "done": 10}}
+    assert document_sink.received() == []  # paused: nothing delivered
+    store.resume(PIPELINE, "op")
+    engine.run_cycle(pipeline)
+    assert built[10:] == emulator.export.numbers[10:]  # resumed at the cursor, none rebuilt
+    assert states(store) == dict.fromkeys(emulator.export.numbers, "done")
+    identities = [e["identity"] for e in document_sink.received()]
+    assert len(identities) == len(set(identities)) == 12
+    assert store.cursor(PIPELINE, "afterbuy") == {"inbox": 1}
+
+
 def test_the_xml_api_feeds_the_pipeline_with_paging_and_skips(setup):
     with AfterbuyEmulator(make_invoices(23), amazon_every=10) as emulator:
         engine, pipeline, store = setup(emulator, api=True, api_since="2026-10-01",

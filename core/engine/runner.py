@@ -175,8 +175,8 @@ class Engine:
                                             batch.items, batch.cursor, actor=self.owner,
                                             in_place=in_place))
                 source.committed(batch.cursor)
-                if self.stop.is_set():
-                    break
+                if self.stop.is_set() or self.store.is_paused(pipeline.name):
+                    break  # a pause (or stop) takes effect after the batch just committed
         return stats
 
     # -- delivery -------------------------------------------------------------------------
