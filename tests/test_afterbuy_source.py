@@ -210,6 +210,27 @@ def test_pdfs_from_the_pdf_folder(tmp_path):
         source.fetch_attachment(docs["10002"], docs["10002"].attachments[0])
 
 
+def test_an_invoice_number_with_a_slash_never_leaves_the_pdf_folder(tmp_path):
+    inbox = MemoryInbox()
+    inbox.push("liste.csv", b"Rechnungsnummer;Rechnungsdatum;Brutto;MwSt-Satz\r\n"
+               b"R/2026/17;03.11.2026;11,90;19\r\n../geheim;03.11.2026;11,90;19\r\n")
+    folder = tmp_path / "afterbuy-pdfs"
+    folder.mkdir()
+    (folder / "R_2026_17.pdf").write_bytes(b"%PDF-1.4 R/2026/17")
+    (tmp_path / "geheim.pdf").write_bytes(b"%PDF-1.4 outside the folder")
+    source = make_source(tmp_path, inbox, pdf_folder="afterbuy-pdfs")
+    docs = documents(read_all(source)[0])
+    pdf = docs["R/2026/17"].attachments[0]
+    assert pdf.filename == "R_2026_17.pdf"
+    assert pdf.url == (folder / "R_2026_17.pdf").resolve().as_uri()
+    assert source.fetch_attachment(docs["R/2026/17"], pdf) == b"%PDF-1.4 R/2026/17"
+    with pytest.raises(PermanentError, match=r"no PDF for invoice \.\./geheim"):
+        source.fetch_attachment(docs["../geheim"], docs["../geheim"].attachments[0])
+    web = make_source(tmp_path, inbox, pdf_url="https://ab.example/pdf/{invoice_number}")
+    (doc, _) = documents(read_all(web)[0]).values()
+    assert doc.attachments[0].url == "https://ab.example/pdf/R%2F2026%2F17"
+
+
 def test_pdfs_from_a_zip_uploaded_through_the_inbox(tmp_path):
     import io
     import zipfile

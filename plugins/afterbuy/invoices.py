@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from syncd.connectors import Rejected
 from syncd.errors import DocumentValidationError, InputError
@@ -89,16 +91,23 @@ Origins = Callable[[str, str], "Origin | None"]
 """`origins(invoice_number, fingerprint)`: the earliest upload holding exactly this content."""
 
 
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+def pdf_filename(number: str) -> str:
+    """`<number>.pdf` as a plain file name: an invoice number holding `/` (or another
+    character a file name cannot hold) never points into another folder."""
+    return f"{_UNSAFE.sub('_', number)}.pdf"
+
+
 def pdf_attachment(config: AfterbuyConfig, base_dir: str | None, number: str) -> Attachment | None:
     """The invoice PDF by reference: the configured download URL, else the PDF folder."""
-    filename = f"{number}.pdf"
+    filename = pdf_filename(number)
     if config.pdf_url:
-        url = config.pdf_url.replace("{invoice_number}", number)
+        url = config.pdf_url.replace("{invoice_number}", quote(number, safe=""))
     elif config.pdf_folder is not None:
         folder = config.pdf_folder
         if not folder.is_absolute() and base_dir:
-            from pathlib import Path
-
             folder = Path(base_dir) / folder
         url = (folder.resolve() / filename).as_uri()
     else:

@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from syncd.context import InboxItem
+from syncd_afterbuy.invoices import pdf_filename
 
 MAX_PDF = 50 * 1024 * 1024
 
@@ -47,7 +48,7 @@ class ZipPdfs:
     def find(self, number: str) -> bytes | None:
         if self.inbox is None:
             return None
-        wanted = f"{number}.pdf".lower()
+        wanted = pdf_filename(number).lower()
         archives = [item for item in self.inbox.items(after=None) if is_zip(item)]
         for item in reversed(archives):  # the newest upload wins
             member = self._members(item).get(wanted)

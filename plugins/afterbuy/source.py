@@ -24,7 +24,7 @@ from syncd.errors import InputError, PermanentError, TransientError
 from syncd.http import HttpClient, HttpClients, RateLimit
 from syncd.model import Attachment, Document, DocumentKind
 from syncd_afterbuy.config import AfterbuyConfig
-from syncd_afterbuy.invoices import InvoiceList, open_invoice_list
+from syncd_afterbuy.invoices import InvoiceList, open_invoice_list, pdf_filename
 from syncd_afterbuy.origins import FirstSeen
 from syncd_afterbuy.pdfzip import ZipPdfs, is_zip
 from syncd_afterbuy.web import AfterbuyWeb, Send
@@ -242,7 +242,7 @@ class AfterbuySource(Source):
     def fetch_attachment(self, document: Document, attachment: Attachment) -> bytes:
         number = document.number or document.source_key
         if self.config.pdf_folder is not None:
-            path = self.context.path(self.config.pdf_folder) / f"{number}.pdf"
+            path = self.context.path(self.config.pdf_folder) / pdf_filename(number)
             if path.is_file():
                 return _pdf_bytes(path, number)
         zipped = self.zips.find(number)
