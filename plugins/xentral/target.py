@@ -40,7 +40,9 @@ class XentralTarget(Target):
         self.api = XentralApi(build_http(
             str(config.base_url).rstrip("/"), config.token.get_secret_value(),
             per_minute=config.requests_per_minute,
-            timeout=config.request_timeout.total_seconds(), http=context.http))
+            timeout=config.request_timeout.total_seconds(), http=context.http),
+            per_minute=config.requests_per_minute, token_expires=config.token_expires,
+            today=context.today)
         self.lookups = Lookups(self.api)
         self.products = mapping.Products(config.shipping_product, config.discount_product,
                                          config.giftwrap_product)
