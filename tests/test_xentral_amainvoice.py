@@ -109,6 +109,7 @@ def test_amainvoice_to_xentral_once(run, shared_specs, tmp_path):
         assert all(i["lineItems"] and i["status"] == "released" for i in invoices)
         assert len(state.files) == len(invoices) + len(notes)  # each its Amainvoice PDF once
         assert {f["keyword"] for f in state.files} == {"attachment"}
+        assert {f["head"] for f in state.files} == {b"%PDF-"}
         fba = [i for i in invoices if (i.get("project") or {}).get("id") == "3"]
         fbm = [i for i in invoices if (i.get("project") or {}).get("id") == "4"]
         assert fba and fbm and len(fba) + len(fbm) == len(invoices)
