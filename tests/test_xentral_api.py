@@ -150,3 +150,37 @@ def test_emulator_refuses_filters_the_list_operation_does_not_document(emulator)
     assert answer.status_code == 400
     assert set(answer.json()["violations"]) == {"filter.0.op", "filter.1.key"}
     assert len(emulator.state.spec_violations) == 2
+
+
+ISSUE_TABLE = """
+[plugins.xentral]
+enabled = true
+base_url = "https://mycompany.xentral.biz"
+token = "secret-token-value"
+project_fba = "3"
+project_fbm = "4"
+create_orders = false
+mark_fba_paid = true
+customer = "collective"
+collective_customer_id = "1001"
+shipping_product = "PORTO"
+discount_product = "RABATT"
+giftwrap_product = "GESCHENK"
+create_missing_products = false
+"""
+
+
+def test_the_issues_config_keys_are_the_plugins_keys():
+    """Every key of the documented table is read under that name (unknown keys are refused,
+    so a renamed key fails here), and the token stays masked."""
+    import tomllib
+
+    from syncd_xentral.config import XentralConfig
+
+    table = tomllib.loads(ISSUE_TABLE)["plugins"]["xentral"]
+    config = XentralConfig.model_validate(table)
+    assert {k: getattr(config, k) for k in table if k not in ("base_url", "token")} == {
+        k: v for k, v in table.items() if k not in ("base_url", "token")}
+    assert str(config.base_url).rstrip("/") == table["base_url"]
+    assert "secret-token-value" not in repr(config)
+    assert config.token.get_secret_value() == "secret-token-value"
