@@ -184,3 +184,25 @@ def test_the_issues_config_keys_are_the_plugins_keys():
     assert str(config.base_url).rstrip("/") == table["base_url"]
     assert "secret-token-value" not in repr(config)
     assert config.token.get_secret_value() == "secret-token-value"
+
+
+def test_v1_problem_shapes_become_one_line_with_field_paths():
+    """v1 mirrors the payload (nested, or an array of objects) and lists conflict items."""
+    from syncd_xentral.client import problem_error
+
+    def problem(body):
+        return problem_error("Xentral PATCH /api/v1/invoices/7/status", httpx.Response(
+            400, json=body, headers={"Content-Type": "application/problem+json"}))
+
+    nested = problem({"type": "https://api.xentral.biz/problems/request-validation",
+                      "title": "Request payload validation failed.",
+                      "violations": [{"billingAddress": {"name": ["Must not be blank."]}},
+                                     {"positions": [{"quantity": ["Must be positive."]}]}]})
+    assert str(nested) == ("Xentral PATCH /api/v1/invoices/7/status: HTTP 400 Request payload "
+                           "validation failed. (billingAddress.name: Must not be blank. | "
+                           "positions.0.quantity: Must be positive.)")
+    assert set(nested.violations) == {"billingAddress.name", "positions.0.quantity"}
+    conflict = problem({"type": "https://api.xentral.biz/problems/conflictItems",
+                        "title": "Conflict", "items": [{"id": "17", "title": "Invoice",
+                                                        "messages": ["already paid"]}]})
+    assert "(17: already paid)" in str(conflict) and "\n" not in str(conflict)

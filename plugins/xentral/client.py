@@ -251,6 +251,24 @@ def _problem_text(response: httpx.Response) -> str:
     return str(body.get("detail") or body.get("title") or body.get("message") or "")[:200]
 
 
+def flat_violations(value: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Field path -> messages, from v3's flat `violations` or v1's mirrored payload (an
+    object, or an array of objects, with the invalid fields' values replaced by messages)."""
+    out: dict[str, list[str]] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.update(flat_violations(item, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        if value:
+            out[prefix or "(body)"] = [str(v) for v in value]
+    elif isinstance(value, list):
+        for i, item in enumerate(value):  # a top-level array lists violations, not indexes
+            out.update(flat_violations(item, f"{prefix}.{i}" if prefix else ""))
+    elif value not in (None, ""):
+        out[prefix or "(body)"] = [str(value)]
+    return out
+
+
 def problem_error(where: str, response: httpx.Response) -> XentralProblem:
     """One clear line from an RFC 7807 body: title, then each violated field path."""
     status = response.status_code
@@ -262,18 +280,17 @@ def problem_error(where: str, response: httpx.Response) -> XentralProblem:
         return XentralProblem(f"{where}: HTTP {status}: {response.text[:300]}", status=status,
                               violations={})
     title = body.get("title") or body.get("message") or body.get("detail") or f"HTTP {status}"
-    violations = body.get("violations") or {}
-    parts: list[str] = []
-    if isinstance(violations, dict):
-        for field, messages in violations.items():
-            text = "; ".join(messages) if isinstance(messages, list) else str(messages)
-            parts.append(f"{field}: {text}")
+    violations = flat_violations(body.get("violations"))
+    parts = [f"{field}: {'; '.join(messages)}" for field, messages in violations.items()]
     messages = body.get("messages")
     if isinstance(messages, list):
         parts += [str(m) for m in messages]
     elif isinstance(messages, dict):
-        parts += [f"{k}: {'; '.join(map(str, v))}" for k, v in messages.items()]
+        parts += [f"{k}: {'; '.join(v)}" for k, v in flat_violations(messages).items()]
+    for item in body.get("items") or []:  # v1 conflictItems
+        if isinstance(item, dict):
+            said = "; ".join(map(str, item.get("messages") or [])) or item.get("title") or ""
+            parts.append(f"{item.get('id', '?')}: {said}")
     detail = f" ({' | '.join(parts)})" if parts else ""
     return XentralProblem(f"{where}: HTTP {status} {title}{detail}", status=status,
-                          violations=violations if isinstance(violations, dict) else {},
-                          code=body.get("type"))
+                          violations=violations, code=body.get("type"))
