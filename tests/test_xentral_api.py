@@ -206,3 +206,17 @@ def test_v1_problem_shapes_become_one_line_with_field_paths():
                         "title": "Conflict", "items": [{"id": "17", "title": "Invoice",
                                                         "messages": ["already paid"]}]})
     assert "(17: already paid)" in str(conflict) and "\n" not in str(conflict)
+
+
+def test_an_answer_echoing_the_token_never_puts_it_in_an_error(emulator, tmp_path):
+    """Error lines go to the state database, where no log masker runs."""
+    target = make_target(emulator, tmp_path, token="tok-xentral-9f8e7d6c")
+    echoed = "Bearer tok-xentral-9f8e7d6c"
+    answers = [httpx.Response(400, json={"title": "Bad", "violations": {"h": [echoed]}}),
+               httpx.Response(401, json={"detail": f"token {echoed} expired"}),
+               httpx.Response(502, text=f"proxy saw Authorization: {echoed}"),
+               httpx.Response(404, text=echoed)]
+    for answer in answers:
+        with pytest.raises(Exception) as info:
+            target.api._result("GET", "/api/v3/products", answer)
+        assert "tok-xentral-9f8e7d6c" not in str(info.value), answer.status_code

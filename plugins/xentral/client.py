@@ -22,7 +22,7 @@ import httpx
 from syncd.connectors import retry_after_seconds
 from syncd.errors import ConfigError, PermanentError, TransientError
 from syncd.http import RateLimit
-from syncd.log import get_logger
+from syncd.log import get_logger, masker
 
 log = get_logger("syncd_xentral")
 
@@ -39,7 +39,7 @@ class XentralAuthError(ConfigError):
 
     def __init__(self, message: str, *, status: int) -> None:
         self.status = status
-        super().__init__([message], source="[plugins.xentral]")
+        super().__init__([masker().mask(message)], source="[plugins.xentral]")
 
 
 class XentralProblem(PermanentError):
@@ -49,7 +49,7 @@ class XentralProblem(PermanentError):
                  code: str | None = None) -> None:
         self.status = status
         self.violations = dict(violations)
-        super().__init__(message, code=code or str(status))
+        super().__init__(masker().mask(message), code=code or str(status))
 
 
 class HttpLike(Protocol):
@@ -166,7 +166,7 @@ class XentralApi:
         data = answer.get("data") if isinstance(answer, dict) else None
         if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise TransientError(f"Xentral POST {path}: answered without data.id: "
-                                 f"{str(answer)[:200]}", code="garbage")
+                                 f"{masker().mask(str(answer))[:200]}", code="garbage")
         return data
 
     def _respect_headers(self, response: httpx.Response) -> None:
@@ -225,7 +225,7 @@ class XentralApi:
                 return response.json() if response.content else None
             except ValueError:
                 raise TransientError(f"{where}: HTTP {status} answered with a body that is "
-                                     f"not JSON: {response.text[:200]!r}", code="garbage") from None
+                                     f"not JSON: {_text(response)!r}", code="garbage") from None
         if status == 204:
             return None
         if status in (401, 403):
@@ -235,9 +235,15 @@ class XentralApi:
                                  f"{response.headers.get('x-ratelimit-limit', '?')}/min)",
                                  code="429", retry_after=retry_after_seconds(response))
         if status >= 500:
-            raise TransientError(f"{where}: HTTP {status} {response.text[:200]}",
+            raise TransientError(f"{where}: HTTP {status} {_text(response)}",
                                  code=str(status), retry_after=retry_after_seconds(response))
         raise problem_error(where, response)
+
+
+def _text(response: httpx.Response, size: int = 200) -> str:
+    """The start of an answer's body for an error line, with known secrets masked (error
+    lines are stored in the state database, which the log masker does not see)."""
+    return masker().mask(response.text)[:size]
 
 
 def _problem_text(response: httpx.Response) -> str:
@@ -277,7 +283,7 @@ def problem_error(where: str, response: httpx.Response) -> XentralProblem:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        return XentralProblem(f"{where}: HTTP {status}: {response.text[:300]}", status=status,
+        return XentralProblem(f"{where}: HTTP {status}: {_text(response, 300)}", status=status,
                               violations={})
     title = body.get("title") or body.get("message") or body.get("detail") or f"HTTP {status}"
     violations = flat_violations(body.get("violations"))
