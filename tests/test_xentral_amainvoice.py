@@ -93,13 +93,28 @@ def test_amainvoice_to_xentral_once(run, shared_specs, tmp_path):
         assert len(invoices) >= 8 and notes and orders
         print(f"xentral got {len(invoices)} invoices, {len(notes)} credit notes, "
               f"{len(orders)} orders, {len(state.files)} files")
-        assert all(i["salesOrder"]["id"] in orders for i in invoices)  # orders came first
+        assert all(i["salesOrder"]["id"] in orders for i in invoices)
+        seen = list(state.requests)
+        made = {r.body["externalOrderNumber"]: n for n, r in enumerate(seen)
+                if r.operation == "create:salesOrders" and r.status == 201}
+        assert len(made) == len(orders)  # expert mode: every order created by syncd, once
+        for n, r in enumerate(seen):  # ... before the invoice that links it
+            if r.operation == "create:invoices" and r.status == 201:
+                invoice = state.by_number("invoices", r.body["documentNumber"])
+                order = orders[invoice["salesOrder"]["id"]]["externalOrderNumber"]
+                assert made[order] < n
         assert all(n["invoice"]["id"] in state.documents["invoices"] for n in notes)
         numbers = {n for d in docs.values() for n in d["numbers"]}
         assert {n["documentNumber"] for n in notes} <= numbers  # Amainvoice's own numbers
-        assert len(state.files) == len(invoices) + len(notes)
+        assert all(i["lineItems"] and i["status"] == "released" for i in invoices)
+        assert len(state.files) == len(invoices) + len(notes)  # each its Amainvoice PDF once
+        assert {f["keyword"] for f in state.files} == {"attachment"}
+        assert {f["head"] for f in state.files} == {b"%PDF-"}
         fba = [i for i in invoices if (i.get("project") or {}).get("id") == "3"]
+        fbm = [i for i in invoices if (i.get("project") or {}).get("id") == "4"]
+        assert fba and fbm and len(fba) + len(fbm) == len(invoices)
         assert all(i["paymentStatus"] == "paid" for i in fba)
+        assert all(i["paymentStatus"] == "pending" for i in fbm)  # paid only when FBA
         sent = len(state.requests)
 
         run(path)  # a second run sends nothing

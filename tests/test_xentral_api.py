@@ -150,3 +150,73 @@ def test_emulator_refuses_filters_the_list_operation_does_not_document(emulator)
     assert answer.status_code == 400
     assert set(answer.json()["violations"]) == {"filter.0.op", "filter.1.key"}
     assert len(emulator.state.spec_violations) == 2
+
+
+ISSUE_TABLE = """
+[plugins.xentral]
+enabled = true
+base_url = "https://mycompany.xentral.biz"
+token = "secret-token-value"
+project_fba = "3"
+project_fbm = "4"
+create_orders = false
+mark_fba_paid = true
+customer = "collective"
+collective_customer_id = "1001"
+shipping_product = "PORTO"
+discount_product = "RABATT"
+giftwrap_product = "GESCHENK"
+create_missing_products = false
+"""
+
+
+def test_the_issues_config_keys_are_the_plugins_keys():
+    """Every key of the documented table is read under that name (unknown keys are refused,
+    so a renamed key fails here), and the token stays masked."""
+    import tomllib
+
+    from syncd_xentral.config import XentralConfig
+
+    table = tomllib.loads(ISSUE_TABLE)["plugins"]["xentral"]
+    config = XentralConfig.model_validate(table)
+    assert {k: getattr(config, k) for k in table if k not in ("base_url", "token")} == {
+        k: v for k, v in table.items() if k not in ("base_url", "token")}
+    assert str(config.base_url).rstrip("/") == table["base_url"]
+    assert "secret-token-value" not in repr(config)
+    assert config.token.get_secret_value() == "secret-token-value"
+
+
+def test_v1_problem_shapes_become_one_line_with_field_paths():
+    """v1 mirrors the payload (nested, or an array of objects) and lists conflict items."""
+    from syncd_xentral.client import problem_error
+
+    def problem(body):
+        return problem_error("Xentral PATCH /api/v1/invoices/7/status", httpx.Response(
+            400, json=body, headers={"Content-Type": "application/problem+json"}))
+
+    nested = problem({"type": "https://api.xentral.biz/problems/request-validation",
+                      "title": "Request payload validation failed.",
+                      "violations": [{"billingAddress": {"name": ["Must not be blank."]}},
+                                     {"positions": [{"quantity": ["Must be positive."]}]}]})
+    assert str(nested) == ("Xentral PATCH /api/v1/invoices/7/status: HTTP 400 Request payload "
+                           "validation failed. (billingAddress.name: Must not be blank. | "
+                           "positions.0.quantity: Must be positive.)")
+    assert set(nested.violations) == {"billingAddress.name", "positions.0.quantity"}
+    conflict = problem({"type": "https://api.xentral.biz/problems/conflictItems",
+                        "title": "Conflict", "items": [{"id": "17", "title": "Invoice",
+                                                        "messages": ["already paid"]}]})
+    assert "(17: already paid)" in str(conflict) and "\n" not in str(conflict)
+
+
+def test_an_answer_echoing_the_token_never_puts_it_in_an_error(emulator, tmp_path):
+    """Error lines go to the state database, where no log masker runs."""
+    target = make_target(emulator, tmp_path, token="tok-xentral-9f8e7d6c")
+    echoed = "Bearer tok-xentral-9f8e7d6c"
+    answers = [httpx.Response(400, json={"title": "Bad", "violations": {"h": [echoed]}}),
+               httpx.Response(401, json={"detail": f"token {echoed} expired"}),
+               httpx.Response(502, text=f"proxy saw Authorization: {echoed}"),
+               httpx.Response(404, text=echoed)]
+    for answer in answers:
+        with pytest.raises(Exception) as info:
+            target.api._result("GET", "/api/v3/products", answer)
+        assert "tok-xentral-9f8e7d6c" not in str(info.value), answer.status_code

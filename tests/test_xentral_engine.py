@@ -103,6 +103,7 @@ def test_amazon_to_xentral_once(engine_parts, shared_specs, tmp_path):
         assert len(state.files) == len(invoices) + len(notes)
         assert [r.status for r in state.calls("attachFile:invoices")].count(500) == 2
         assert all(f["keyword"] == "attachment" for f in state.files)
+        assert {f["head"] for f in state.files} == {b"%PDF-"}  # the PDFs syncd rendered
         linked = [n for n in notes if n.get("invoice")]
         assert all(n["invoice"]["id"] in state.documents["invoices"] for n in linked)
         # DEMO-S12 reverses INV-2025-000917, issued before syncd: no link to follow

@@ -312,3 +312,19 @@ def test_an_order_imported_later_is_seen_by_the_next_batch(emulator, tmp_path):
     emulator.state.add_sales_order("555-1")  # Xentral's Amazon importer caught up
     target.prepare([job])  # the operator reset the document: a new batch
     assert target.run_step("document", job).ref
+
+
+def test_a_credit_note_found_after_a_lost_answer_still_names_its_invoice(target, emulator):
+    from syncd_xentral.files import renderable
+
+    run_job(target, job_for(amazon_document("INV-1", order_id=ORDER)))
+    job = job_for(amazon_document("CN-1", kind=DocumentKind.CREDIT_NOTE, order_id=ORDER))
+    emulator.state.fail_next["create:creditNotes"] = ["after"]
+    with pytest.raises(TransientError):
+        target.run_step("document", job)
+    found = target.find_step("document", job)
+    assert found.detail["invoiceNumber"] == "INV-1" and found.detail["invoiceDate"]
+    job = job.with_step("document", found)
+    assert renderable(job).original_invoice_number == "INV-1"  # the PDF names it (§31 UStDV)
+    run_job(target, job)
+    assert emulator.state.count("creditNotes") == 1 and len(emulator.state.files) == 2

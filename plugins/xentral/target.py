@@ -40,7 +40,9 @@ class XentralTarget(Target):
         self.api = XentralApi(build_http(
             str(config.base_url).rstrip("/"), config.token.get_secret_value(),
             per_minute=config.requests_per_minute,
-            timeout=config.request_timeout.total_seconds(), http=context.http))
+            timeout=config.request_timeout.total_seconds(), http=context.http),
+            per_minute=config.requests_per_minute, token_expires=config.token_expires,
+            today=context.today)
         self.lookups = Lookups(self.api)
         self.products = mapping.Products(config.shipping_product, config.discount_product,
                                          config.giftwrap_product)
@@ -130,7 +132,10 @@ class XentralTarget(Target):
 
     def find_step(self, step: str, job: Job) -> StepResult | None:
         if step == "document":
-            return self._lookup(job.document)
+            found = self._lookup(job.document)
+            if found is not None and job.document.kind is DocumentKind.CREDIT_NOTE:
+                found = self._with_invoice(job, found)
+            return found
         if step in KEYWORDS:
             return self.files.find(job, step, self._path(job))
         return None  # "paid" is a PATCH to a fixed state: safe to repeat
@@ -288,6 +293,16 @@ class XentralTarget(Target):
         if document.kind is DocumentKind.CREDIT_NOTE:
             detail.update(invoice)
         return StepResult(str(row["id"]), detail)
+
+    def _with_invoice(self, job: Job, found: StepResult) -> StepResult:
+        """A credit note found after a lost answer still names its invoice (number, date),
+        as the create would have: its PDF must name the invoice it corrects."""
+        try:
+            invoice = self._credit_invoice(job)
+        except (PermanentError, TransientError):
+            return found  # found all the same; only a link-less PDF cannot name it
+        extra = {k: v for k, v in invoice.items() if k != "id"}
+        return StepResult(found.ref, {**found.detail, **extra})
 
     def _credit_invoice(self, job: Job) -> dict[str, str]:
         """The invoice a credit note corrects, as Xentral holds it: id, number and date.

@@ -3,8 +3,9 @@
 A real threaded HTTP server on 127.0.0.1. It checks the Bearer token (401 problem when wrong
 or `token_expired`), enforces 100 requests/minute per instance in a fixed window with
 `X-RateLimit-Limit`/`-Remaining` on every answer and `Retry-After`/`X-RateLimit-Reset` on 429,
-validates every request body and list filter against the OpenAPI files (400
-`request-validation` problems naming the field paths) and its own answers too, keeps
+validates every request body, query parameter and list filter against the OpenAPI files
+(400 `request-validation` problems naming the field paths) and its own answers too, answers
+403 when `state.scopes` lacks an operation's `x-scopes`, keeps
 document numbers unique per kind, knows only the products, customers, projects and documents
 it holds, logs attached files in the document's activity, and records every request.
 `fail_next` injects a 500 before or after processing, a 429, or a success answer without the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import time
 from typing import Any, ClassVar
@@ -74,24 +76,27 @@ class _Handler(EmulatorHandler):
         with state.lock:
             allowed, remaining, reset = state.rate.take()
         fault = state.fail_next.take(operation)
-        headers["X-RateLimit-Limit"] = str(state.rate.limit)
+        headers["X-RateLimit-Limit"] = str(state.rate.per_minute)
         headers["X-RateLimit-Remaining"] = str(remaining)
+        if state.rate.reset_always:
+            headers["X-RateLimit-Reset"] = str(math.ceil(reset))
         try:
             if not allowed or fault == "429":
                 wait = 1 if allowed else max(1, int(reset - time.time() + 0.999))
-                headers.update({"Retry-After": str(wait), "X-RateLimit-Reset": str(int(reset))})
+                headers.update({"Retry-After": str(wait),
+                                "X-RateLimit-Reset": str(math.ceil(reset))})
                 raise SandboxError(429, None, plain={"message": "Too Many Requests"})
             self._authorize()
             if route is None:
                 raise SandboxError(404, None, title=f"No route {method} {parts.path}")
+            self._check_scopes(method, route.template)
             payload = None
             if method in ("POST", "PATCH"):
                 payload, recorded = self._body(raw, route.template, method)
             if fault == "before":
                 raise SandboxError(500, None, plain={"message": "Server Error"})
             filters, params = _parse_filters(parse_qsl(parts.query, keep_blank_values=True))
-            if method == "GET" and filters:
-                self._check_filters(route.template, filters)
+            self._check_query(method, route.template, filters, params)
             status, body = route.handler(route.match, payload, filters, params)
             if fault == "after":  # processed, but the caller never learns the answer
                 raise SandboxError(500, None, plain={"message": "Server Error"})
@@ -119,13 +124,27 @@ class _Handler(EmulatorHandler):
             raise SandboxError(401, None, title="Unauthenticated.",
                                detail="The access token is invalid or has expired.")
 
-    def _check_filters(self, template: str, filters: list[tuple[str, str, Any]]) -> None:
-        violations = self.emulator.specs.filter_errors(template, filters)
+    def _check_scopes(self, method: str, template: str) -> None:
+        """403 when the token lacks a scope the operation declares (`x-scopes`)."""
+        granted = self.emulator.state.scopes
+        if granted is None:
+            return
+        missing = [s for s in self.emulator.specs.scopes(method, template) if s not in granted]
+        if missing:
+            raise SandboxError(403, None, title="Forbidden.",
+                               detail=f"The access token lacks the scope {', '.join(missing)}.")
+
+    def _check_query(self, method: str, template: str, filters: list[tuple[str, str, Any]],
+                     params: dict[str, str]) -> None:
+        violations = self.emulator.specs.query_errors(method, template, filters, params)
         if violations:
             with self.emulator.state.lock:
-                self.emulator.state.spec_violations += [f"GET {template}: {p}: {m}"
+                self.emulator.state.spec_violations += [f"{method} {template}: {p}: {m}"
                                                         for p, m in violations]
-            raise SandboxError(400, {p: [m] for p, m in violations})
+            grouped: dict[str, list[str]] = {}
+            for path, message in violations:
+                grouped.setdefault(path, []).append(message)
+            raise SandboxError(400, grouped)
 
     def _body(self, raw: bytes, template: str, method: str) -> tuple[Any, Any]:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -189,8 +208,7 @@ class XentralEmulator(Emulator):
             "enabled": True, "base_url": self.url, "token": self.state.token,
             "project_fba": "3", "project_fbm": "4", "customer": "collective",
             "collective_customer_id": self.collective_customer,
-            "requests_per_minute": max(1, round(self.state.rate.limit * 60
-                                                / self.state.rate.period)),
+            "requests_per_minute": self.state.rate.per_minute,
         }
         values.update(overrides)
         return values

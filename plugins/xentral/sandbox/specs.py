@@ -1,10 +1,14 @@
-"""Request validation against Xentral's published OpenAPI files, with jsonschema.
+"""Request validation against Xentral's published OpenAPI files, with openapi-schema-validator.
 
-The files live outside the project (../shared/specs/xentral, or $SYNCD_XENTRAL_SPECS). Each
-operation's request schema is validated by reference into the whole document (so `$ref`s
-resolve as in the spec): JSON Schema 2020-12 for the v3 file (OpenAPI 3.1), Draft 7 for the
-v1 file (OpenAPI 3.0, whose schemas here use no `nullable`). Without the files the emulator
-checks the required fields it knows itself and says so.
+The files live outside the project (../shared/specs/xentral, or $SYNCD_XENTRAL_SPECS). The
+validator is python-openapi's `openapi-schema-validator` (built on jsonschema): OAS 3.1 for
+the v3 file, OAS 3.0 for the v1 file, whose schemas use `nullable` (a plain JSON Schema draft
+would refuse the nulls it allows) and `readOnly`/`writeOnly` (write rules for requests, read
+rules for answers). Each schema is validated by reference into the whole document, so `$ref`s
+resolve as in the spec. Query parameters are checked against the operation's declared ones;
+the list `filter` parameter against its schema (keys, operators, value types) and the
+operators its description allows per key (that table exists only as prose). Without the files
+(or the library) the emulator checks the required fields it knows itself and says so.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ REQUIRED: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {
     ("post", "/api/v3/salesOrders/{id}/files"): (("keyword", "fileName", "fileContent"), ()),
     ("patch", "/api/v1/invoices/{id}/status"): ((), ()),
 }
+Violations = list[tuple[str, str]]
 
 
 def _pointer(*parts: str) -> str:
@@ -40,19 +45,18 @@ def _pointer(*parts: str) -> str:
 
 
 class SpecValidator:
-    """`errors(method, template, body)` -> ["field.path: message", ...]."""
+    """`errors(method, template, body)` -> [(field path, message), ...]."""
 
     def __init__(self, folder: Path | None) -> None:
         self.specs: dict[str, dict[str, Any]] = {}
         self.reason = ""
-        self._validators: dict[tuple[str, str], Any] = {}
+        self._cache: dict[tuple[str, ...], Any] = {}
         try:
-            import jsonschema
-            import referencing
+            import openapi_schema_validator
         except ImportError:
-            self.reason = "jsonschema is not installed"
-            jsonschema = referencing = None  # type: ignore[assignment]
-        if jsonschema is not None:
+            self.reason = "openapi-schema-validator is not installed"
+            openapi_schema_validator = None  # type: ignore[assignment]
+        if openapi_schema_validator is not None:
             if folder is None or not folder.is_dir():
                 self.reason = ("the Xentral OpenAPI files are not available "
                                f"({folder or 'no folder'})")
@@ -62,7 +66,7 @@ class SpecValidator:
                         self.specs[name] = json.loads((folder / file).read_text("utf-8"))
                 if not self.specs:
                     self.reason = f"no Xentral OpenAPI files in {folder}"
-        self._jsonschema, self._referencing = jsonschema, referencing
+        self._oas = openapi_schema_validator
         if self.enabled:
             log.info("xentral sandbox validates requests against the OpenAPI files",
                      folder=str(folder), specs=sorted(self.specs))
@@ -74,98 +78,134 @@ class SpecValidator:
     def enabled(self) -> bool:
         return bool(self.specs)
 
-    def _validator(self, method: str, template: str) -> Any:
-        key = (method, template)
-        if key not in self._validators:
-            self._validators[key] = self._schema_validator(
-                template, (method, "requestBody", "content", "application/json", "schema"))
-        return self._validators[key]
+    # the spec ----------------------------------------------------------------------------
+    def _spec(self, template: str) -> tuple[str, dict[str, Any] | None]:
+        name = "v1" if template.startswith(("/api/v1/", "/api/v2/")) else "v3"
+        return name, self.specs.get(name)
 
-    def _schema_validator(self, template: str, where: tuple[str, ...]) -> Any:
-        spec_name = "v1" if template.startswith("/api/v1/") else "v3"
-        spec = self.specs.get(spec_name)
-        if spec is None or template not in spec["paths"]:
-            return None
-        node: Any = spec["paths"][template]
+    def operation(self, method: str, template: str) -> dict[str, Any] | None:
+        _name, spec = self._spec(template)
+        node = ((spec or {}).get("paths") or {}).get(template) or {}
+        return node.get(method.lower())
+
+    def scopes(self, method: str, template: str) -> list[str]:
+        """The operation's `x-scopes` (what a token must grant), [] when undeclared."""
+        return list((self.operation(method, template) or {}).get("x-scopes") or [])
+
+    def _validator(self, template: str, where: tuple[str, ...], *, answer: bool) -> Any:
+        """An OpenAPI schema validator for the schema at `paths/<template>/<where...>`."""
+        key = ("schema", template, *where)
+        if key in self._cache:
+            return self._cache[key]
+        name, spec = self._spec(template)
+        node: Any = (spec or {}).get("paths", {}).get(template)
         for part in where:
-            node = node.get(part) if isinstance(node, dict) else None
-            if node is None:
-                return None
-        from referencing.jsonschema import DRAFT7, DRAFT202012
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = node.get(part) if isinstance(node, dict) else None
+        validator = None
+        if node is not None and spec is not None:
+            validator = self._schema_validator(name, spec, "#/" + _pointer(
+                "paths", template, *where), answer=answer)
+        self._cache[key] = validator
+        return validator
 
-        draft = DRAFT202012 if spec_name == "v3" else DRAFT7
-        uri = f"urn:xentral:{spec_name}"
-        resource = self._referencing.Resource.from_contents(spec, default_specification=draft)
-        registry = self._referencing.Registry().with_resource(uri, resource)
-        cls = (self._jsonschema.Draft202012Validator if spec_name == "v3"
-               else self._jsonschema.Draft7Validator)
-        ref = "#/" + _pointer("paths", template, *where)
-        return cls({"$ref": uri + ref}, registry=registry, format_checker=cls.FORMAT_CHECKER)
+    def _schema_validator(self, name: str, spec: dict[str, Any], ref: str, *,
+                          answer: bool) -> Any:
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT4, DRAFT202012
+
+        oas = self._oas
+        if name == "v3":
+            cls, checker, draft = oas.OAS31Validator, oas.oas31_format_checker, DRAFT202012
+        else:
+            cls = oas.OAS30ReadValidator if answer else oas.OAS30WriteValidator
+            checker, draft = oas.oas30_format_checker, DRAFT4
+        uri = f"urn:xentral:{name}"
+        key = ("registry", name)
+        if key not in self._cache:
+            resource = Resource.from_contents(spec, default_specification=draft)
+            self._cache[key] = Registry().with_resource(uri, resource)
+        return cls({"$ref": uri + ref}, registry=self._cache[key], format_checker=checker)
 
     @staticmethod
-    def _collect(validator: Any, body: Any) -> list[tuple[str, str]]:
+    def _collect(validator: Any, value: Any, prefix: str = "") -> Violations:
         out = []
-        for error in validator.iter_errors(body):
+        for error in validator.iter_errors(value):
             best = error
             if error.context:  # oneOf/anyOf: the deepest sub-error says what is wrong
                 best = max(error.context, key=lambda e: len(e.absolute_path))
-            out.append((".".join(map(str, best.absolute_path)) or "(body)", best.message))
+            path = ".".join(map(str, best.absolute_path))
+            out.append((".".join(p for p in (prefix, path) if p) or "(body)", best.message))
         return out
 
-    def errors(self, method: str, template: str, body: Any) -> list[tuple[str, str]]:
-        """(field path, message) for every violation of the operation's request schema."""
+    # bodies ------------------------------------------------------------------------------
+    def errors(self, method: str, template: str, body: Any) -> Violations:
+        """Every violation of the operation's request schema."""
         if not self.enabled:
             return self._own_checks(method, template, body)
-        validator = self._validator(method, template)
+        validator = self._validator(template, (method.lower(), "requestBody", "content",
+                                               "application/json", "schema"), answer=False)
         return [] if validator is None else self._collect(validator, body)
 
     def response_errors(self, method: str, template: str, status: int, body: Any
-                        ) -> list[tuple[str, str]]:
+                        ) -> Violations:
         """Violations of the operation's documented answer (the emulator's own honesty)."""
-        key = ("response", method, template, str(status))
-        if key not in self._validators:
-            self._validators[key] = self._schema_validator(
-                template, (method, "responses", str(status), "content", "application/json",
-                           "schema"))
-        validator = self._validators[key]
-        return [] if validator is None or body is None else self._collect(validator, body)
-
-    def filter_errors(self, template: str, filters: list[tuple[str, str, Any]]
-                      ) -> list[tuple[str, str]]:
-        """Filter keys and operators the list operation documents (its `filter` parameter:
-        the key enum, and per key the operators its description names)."""
-        allowed = self._filters(template)
-        if allowed is None:
+        if not self.enabled or body is None:
             return []
-        out = []
+        validator = self._validator(template, (method.lower(), "responses", str(status),
+                                               "content", "application/json", "schema"),
+                                    answer=True)
+        return [] if validator is None else self._collect(validator, body)
+
+    # query -------------------------------------------------------------------------------
+    def _parameters(self, method: str, template: str) -> dict[str, tuple[int, dict]]:
+        """The operation's query parameters by name, with their index (for the pointer)."""
+        params = (self.operation(method, template) or {}).get("parameters") or []
+        return {p["name"]: (i, p) for i, p in enumerate(params)
+                if isinstance(p, dict) and p.get("in") == "query"}
+
+    def query_errors(self, method: str, template: str, filters: list[tuple[str, str, Any]],
+                     params: dict[str, str]) -> Violations:
+        """Undeclared parameters, values off their schema, and filters off theirs."""
+        if not self.enabled or self.operation(method, template) is None:
+            return []
+        declared = self._parameters(method, template)
+        out: Violations = []
+        for name, text in params.items():
+            if name not in declared:
+                out.append((name, f"{name!r} is not a query parameter of "
+                                  f"{method.upper()} {template}"))
+                continue
+            index, param = declared[name]
+            schema = param.get("schema") or {}
+            validator = self._validator(template, (method.lower(), "parameters", str(index),
+                                                   "schema"), answer=False)
+            if validator is not None:
+                out += self._collect(validator, _coerce(text, schema), prefix=name)
+        if filters:
+            out += self._filter_errors(method, template, filters, declared)
+        return out
+
+    def _filter_errors(self, method: str, template: str, filters: list[tuple[str, str, Any]],
+                       declared: dict[str, tuple[int, dict]]) -> Violations:
+        if "filter" not in declared:
+            return [("filter", f"{method.upper()} {template} takes no filter")]
+        index, param = declared["filter"]
+        validator = self._validator(template, (method.lower(), "parameters", str(index),
+                                               "schema"), answer=False)
+        entries = [{"key": k, "op": o, **({} if v is None else {"value": v})}
+                   for k, o, v in filters]
+        out = [] if validator is None else self._collect(validator, entries, prefix="filter")
+        allowed = _operators(param.get("description", ""))
         for i, (key, op, _value) in enumerate(filters):
-            if key not in allowed:
-                out.append((f"filter.{i}.key", f"{key!r} is not a filter of {template}"))
-            elif allowed[key] and op not in allowed[key]:
+            if allowed.get(key) and op not in allowed[key]:
                 out.append((f"filter.{i}.op", f"{op!r} is not an operator for {key!r} "
                             f"(allowed: {', '.join(sorted(allowed[key]))})"))
         return out
 
-    def _filters(self, template: str) -> dict[str, set[str]] | None:
-        key = ("filters", template)
-        if key not in self._validators:
-            spec = self.specs.get("v3")
-            params = ((spec or {}).get("paths", {}).get(template, {}).get("get") or {}
-                      ).get("parameters") or []
-            found = next((p for p in params if p.get("name") == "filter"), None)
-            table: dict[str, set[str]] | None = None
-            if found is not None:
-                keys = found["schema"]["items"]["properties"]["key"].get("enum") or []
-                text = found.get("description", "")
-                table = {}
-                for name in keys:
-                    match = re.search(rf"`{re.escape(name)}`: ((?:\*\w+\*(?:, )?)+)", text)
-                    table[name] = set(re.findall(r"\*(\w+)\*", match.group(1))) if match \
-                        else set()
-            self._validators[key] = table
-        return self._validators[key]
-
-    def _own_checks(self, method: str, template: str, body: Any) -> list[tuple[str, str]]:
+    def _own_checks(self, method: str, template: str, body: Any) -> Violations:
         required, per_item = REQUIRED.get((method, template), ((), ()))
         if not isinstance(body, dict):
             return [("(body)", "must be an object")]
@@ -174,3 +214,26 @@ class SpecValidator:
             out += [(f"lineItems.{i}.{key}", f"The lineItems.{i}.{key} field is required.")
                     for key in per_item if key not in item]
         return out
+
+
+def _coerce(text: str, schema: dict[str, Any]) -> Any:
+    """A query string value as its schema's type (arrays are comma-separated, as `include`)."""
+    kind = schema.get("type")
+    if kind == "array":
+        return [_coerce(part, schema.get("items") or {}) for part in text.split(",")]
+    if kind in ("integer", "number"):
+        try:
+            return int(text) if kind == "integer" else float(text)
+        except ValueError:
+            return text
+    if kind == "boolean" and text in ("true", "false"):
+        return text == "true"
+    return text
+
+
+def _operators(description: str) -> dict[str, set[str]]:
+    """`key`: *op*, *op* ... lines of a filter parameter's description."""
+    out: dict[str, set[str]] = {}
+    for match in re.finditer(r"`([\w.]+)`: ((?:\*\w+\*(?:, )?)+)", description):
+        out[match.group(1)] = set(re.findall(r"\*(\w+)\*", match.group(2)))
+    return out

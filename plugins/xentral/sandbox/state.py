@@ -1,7 +1,8 @@
 """What the Xentral emulator knows and records: products, customers, documents, files, knobs.
 
 Tests read the records (`requests`, `documents`, `files`, `spec_violations`) and turn the
-knobs (`fail_next[operation] = ["after" | "before" | "429" | "garbage"]`, `token_expired`).
+knobs (`fail_next[operation] = ["after" | "before" | "429" | "garbage"]`, `token_expired`,
+`scopes`: the scopes the token grants, None for all).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ KINDS = {"invoices": "invoice", "creditNotes": "creditNote", "salesOrders": "sal
 
 @dataclass
 class RateWindow:
-    """Xentral's fixed window: `limit` requests per `period` seconds per instance."""
+    """Xentral's fixed window: `limit` requests per `period` seconds per instance.
+
+    `reset_always` also sends `X-RateLimit-Reset` on answers that are not 429 (Xentral
+    documents it on 429 only; a client must cope with both).
+    """
 
     limit: int
     period: float
     start: float = 0.0
     used: int = 0
+    reset_always: bool = False
+
+    @property
+    def per_minute(self) -> int:
+        """The limit as `X-RateLimit-Limit` states it: requests per (emulated) minute."""
+        return max(1, round(self.limit * 60 / self.period))
 
     def take(self) -> tuple[bool, int, float]:
         now = time.time()
@@ -54,6 +65,7 @@ class EmulatorState:
     spec_violations: list[str] = field(default_factory=list)
     fail_next: FaultQueues[str] = field(default_factory=FaultQueues)
     token_expired: bool = False
+    scopes: set[str] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
