@@ -223,16 +223,16 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         attempt then looks them up first.
         """
         now = utcnow()
-        # in doubt, the lease's end stays: the time up to which this worker may have sent
-        extra: dict[str, Any] = {"in_doubt": True, "lease_expires_at": now} if in_doubt else {}
+        d = deliveries
+        # an in-doubt row keeps the end of its lease: until then this worker may have sent
+        until = now if in_doubt else sa.case((d.c.in_doubt, now), else_=None)
+        extra = {"in_doubt": True} if in_doubt else {}
         with self.tx() as conn:
-            stmt = deliveries.update().where(deliveries.c.lease_owner == owner,
-                                             deliveries.c.state == "processing")
+            stmt = d.update().where(d.c.lease_owner == owner, d.c.state == "processing")
             if ids is not None:
-                stmt = stmt.where(deliveries.c.id.in_(list(ids)))
-            values: dict[str, Any] = {"state": "waiting", "lease_owner": None,
-                                      "lease_expires_at": None, "updated_at": now, **extra}
-            result = conn.execute(stmt.values(**values))
+                stmt = stmt.where(d.c.id.in_(list(ids)))
+            result = conn.execute(stmt.values(state="waiting", lease_owner=None,
+                                              lease_expires_at=until, updated_at=now, **extra))
             return result.rowcount or 0
 
     def finish(self, owner: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
