@@ -6,7 +6,8 @@ Amazon or spoils Amazon's answer, choosing among `faults`:
 - "503": an outage without forwarding;
 - "502-after": forwarded and processed, the answer replaced by a 502 (the caller cannot know);
 - "garbage": forwarded and processed, answered with a non-JSON 200 (a broken proxy, a cut body);
-- "slow": forwarded after `slow` seconds (with a short client timeout: an answer lost in time).
+- "slow": forwarded after `slow` seconds (with a short client timeout: an answer lost in time);
+- "404-page" (scripted only): a proxy's HTML 404 without forwarding.
 Every decision is recorded in `faults_seen` as (operation path, fault). `script` replays a
 given sequence per path first (None: pass through), for a race a regression test must hit
 every time.
@@ -37,6 +38,9 @@ class _Handler(EmulatorHandler):
         fault = proxy.choose(self.path.split("?")[0])
         if fault == "429":
             self.send_bytes(429, THROTTLED, "application/json")
+            return
+        if fault == "404-page":  # scripted only: a proxy's own error page, not Amazon's
+            self.send_bytes(404, b"<html>404 Not Found</html>", "text/html")
             return
         if fault == "503":
             self.send_bytes(503, b"<html>503 Service Unavailable</html>", "text/html")
