@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from syncd.model import AttachmentRole, Document, LinkKind
@@ -76,6 +76,10 @@ class Job:
     resend: bool = False
     """An operator asked to send a `done` document again."""
     delivery_id: int | None = None
+    in_doubt_since: datetime | None = None
+    """An earlier attempt may have reached the remote and may have been sending until this
+    moment (naive UTC); None when not in doubt. A lookup that can lag behind the remote waits
+    from here, not from an earlier step."""
 
     @property
     def remote(self) -> RemoteRef | None:

@@ -1,5 +1,6 @@
 """The README's first command, as a newcomer runs it: `syncd demo` in an empty folder."""
 
+import os
 import subprocess
 import sys
 
@@ -30,8 +31,16 @@ def test_demo_runs_the_whole_amazon_flow(tmp_path):
     assert " error " not in out.stdout
     text = PdfReader(pdfs[0]).pages[0].extract_text()
     assert pdfs[0].stem in text
-    # a second demo starts from a clean state and gives the same numbers
-    again = subprocess.run([sys.executable, "-m", "syncd", "demo"], cwd=tmp_path,
+    # issue 15 item 7: the demo says which checks ran on the emulator's traffic
+    assert "request/response bodies checked against the " in out.stdout
+    assert "off the official models" not in out.stdout
+    # a second demo starts from a clean state and gives the same numbers; this one as in a
+    # fresh clone, without Amazon's models: the emulator's own checks run and say so
+    env = {**os.environ, "SYNCD_AMAZON_SPECS": str(tmp_path / "no-models")}
+    again = subprocess.run([sys.executable, "-m", "syncd", "demo"], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and f"INV-{year}-000001" in again.stdout
+    assert ("request/response bodies checked against the emulator's own checks of every "
+            "required field (the Amazon models are not available") in again.stdout
+    assert "official" not in again.stdout.split("SP-API emulator on ")[1].split("\n")[0]
     assert len(list(pdfs[0].parent.glob("*.pdf"))) == 14

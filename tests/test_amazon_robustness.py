@@ -109,6 +109,23 @@ def test_garbage_beyond_the_retries_is_transient_with_a_clear_message(emulator, 
     source.close()
 
 
+def test_an_error_status_without_amazons_error_list_is_transient_and_retried(emulator):
+    from syncd_amazon.sandbox.proxy import FaultProxy
+
+    path = "/feeds/2021-06-30/documents"
+    with FaultProxy(emulator.url, rate=0.0, script={path: ["404-page", "404-page"]}) as proxy:
+        api = SpApiClient(emulator_config(emulator, endpoint=proxy.url, retry_attempts=2))
+        with pytest.raises(TransientError) as err:
+            api.create_feed_document("application/pdf")
+        assert err.value.code == "GarbledAnswer"
+        assert str(err.value).startswith("createFeedDocument: the HTTP 404 answer is not "
+                                         "Amazon's error JSON (")
+        assert "<html>404 Not Found" in str(err.value) and "HTTP 404 :" not in str(err.value)
+        assert api.create_feed_document("application/pdf")["feedDocumentId"]  # script used up
+        assert proxy.faults_seen == [(path, "404-page")] * 2
+        api.close()
+
+
 def test_amazons_own_validation_errors_stay_permanent(emulator):
     from syncd_amazon.errors import SpApiError
 

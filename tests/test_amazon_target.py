@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from datetime import timedelta
@@ -13,6 +14,7 @@ from syncd.connectors import Job, NumberSeries, StepResult, Verdict
 from syncd.errors import PermanentError, TransientError
 from syncd.jobs import LinkedDocument
 from syncd.model import Document, DocumentKind, LinkKind, Marketplace, References
+from syncd.store.types import utcnow
 from syncd_amazon import processing_report
 from syncd_amazon.documents import build
 from syncd_amazon.fixtures import DE, DEMO_VIDR, FR
@@ -257,6 +259,51 @@ def test_lookup_waits_for_upload_settle(emulator, source, tmp_path, renderer):
     assert not [r for r in emulator.state.calls("createReport")
                 if (r.body.get("reportOptions") or {}).get("ReportOption=All")]
     tgt.close()
+
+
+def test_a_lost_createfeed_is_looked_up_upload_settle_after_that_attempt(emulator, source,
+                                                                        tmp_path, renderer):
+    """The fault test's "delivered twice" race, made deterministic: the upload step was long
+    ago (say createFeed was refused for an hour), then createFeed's answer is lost, and Amazon
+    shows the upload in the VIDR only once it processed it. Trusting the VIDR at once (the
+    settle time counted from the upload) would send the invoice a second time."""
+    emulator.state.vidr_lag = 0.6
+    tgt = AmazonTarget(emulator_config(emulator, upload_settle="1s"),
+                       context(tmp_path, renderer))
+    invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
+    job = job_of(invoice)
+    upload = tgt.run_step("upload", job)
+    job = job.with_step("upload", StepResult(upload.ref, {**upload.detail,
+                                                          "uploaded_at": time.time() - 3600}))
+    emulator.state.fail_next["createFeed"] = ["after"]
+    with pytest.raises(TransientError):
+        tgt.run_step("feed", job)
+    doubtful = dataclasses.replace(job, in_doubt_since=utcnow())  # what the engine hands over
+    with pytest.raises(TransientError) as err:
+        tgt.find_step("feed", doubtful)  # the VIDR still says pending: that proves nothing yet
+    assert err.value.code == "UploadOutcomeUnknown" and 0.8 < err.value.retry_after <= 1.0
+    assert "after the last attempt that may have sent it" in str(err.value)
+    time.sleep(err.value.retry_after)
+    found = tgt.find_step("feed", doubtful)
+    assert found is not None and found.detail["state"] == "InvoiceProcessing"
+    assert len(emulator.state.feeds) == 1 and emulator.state.duplicate_uploads == []
+    tgt.close()
+
+
+def test_a_shipment_the_all_view_does_not_list_is_not_sent_again(emulator, source, target):
+    invoice = doc(pending(source), "DEMO-S02/SHIPMENT/T-S02", "INV-2026-000006")
+    job = job_of(invoice)
+    job = job.with_step("upload", target.run_step("upload", job))
+    assert invoice.order_date and invoice.delivery_date
+    elsewhere = timedelta(days=60)  # a window without this shipment: Amazon's "no data"
+    job = dataclasses.replace(job, document=invoice.model_copy(update={
+        "order_date": invoice.order_date - elsewhere,
+        "delivery_date": invoice.delivery_date - elsewhere}))
+    with pytest.raises(TransientError) as err:
+        target.find_step("feed", job)
+    assert err.value.code == "UploadNotListed"
+    assert "the shipment is not listed" in str(err.value) and "not sent again" in str(err.value)
+    assert emulator.state.feeds == {}
 
 
 def test_resend_of_a_landed_invoice_is_refused_by_the_lookup(emulator, source, target):

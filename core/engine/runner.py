@@ -222,7 +222,7 @@ class Engine:
                    options=self.options(pipeline, claimed.target, target),
                    steps=dict(claimed.steps), links=dict(claimed.links),
                    attachments=tuple(claimed.attachments), resend=claimed.resend,
-                   delivery_id=claimed.delivery_id)
+                   delivery_id=claimed.delivery_id, in_doubt_since=claimed.in_doubt_since)
 
     def _fetch(self, pipeline: PipelineSettings, claimed: list[Claimed],
                heartbeat: Heartbeat) -> dict[int, Outcome]:

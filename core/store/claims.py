@@ -80,6 +80,8 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
                     delivery_id=r.id, document_id=r.document_id, pipeline=pipeline,
                     target=r.target, document=doc, revision=found[r.document_id].revision,
                     attempts=r.attempts, in_doubt=bool(r.in_doubt) or r.state == "processing",
+                    in_doubt_since=r.lease_expires_at if r.in_doubt or r.state == "processing"
+                    else None,
                     resend=bool(r.resend), number=number, steps=steps.get(r.id, {}),
                     links=state.links if state else {}, attachments=list(ready),
                     to_fetch=list(missing), validated=r.document_id in validated))
@@ -99,7 +101,7 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
              only_ids: Sequence[int] | None, targets: Sequence[str] | None) -> list[Any]:
         d = deliveries
         columns = (d.c.id, d.c.state, d.c.document_id, d.c.target, d.c.attempts, d.c.in_doubt,
-                   d.c.resend)
+                   d.c.resend, d.c.lease_expires_at)
         scope = [d.c.pipeline == pipeline]
         if only_ids is not None:
             scope.append(d.c.id.in_(list(only_ids)))
@@ -221,14 +223,16 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
         attempt then looks them up first.
         """
         now = utcnow()
+        d = deliveries
+        # an in-doubt row keeps the end of its lease: until then this worker may have sent
+        until = now if in_doubt else sa.case((d.c.in_doubt, now), else_=None)
         extra = {"in_doubt": True} if in_doubt else {}
         with self.tx() as conn:
-            stmt = deliveries.update().where(deliveries.c.lease_owner == owner,
-                                             deliveries.c.state == "processing")
+            stmt = d.update().where(d.c.lease_owner == owner, d.c.state == "processing")
             if ids is not None:
-                stmt = stmt.where(deliveries.c.id.in_(list(ids)))
+                stmt = stmt.where(d.c.id.in_(list(ids)))
             result = conn.execute(stmt.values(state="waiting", lease_owner=None,
-                                              lease_expires_at=None, updated_at=now, **extra))
+                                              lease_expires_at=until, updated_at=now, **extra))
             return result.rowcount or 0
 
     def finish(self, owner: str, outcomes: Sequence[Outcome]) -> list[Outcome]:
@@ -307,9 +311,22 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
             "delivered_revision": current.revision if done and o.result != "refused" else None,
             "done_at": o.finished_at if done else None,
             "lease_owner": None,
-            "lease_expires_at": None,
+            "lease_expires_at": _doubt_until(o),
             "updated_at": now,
         }
+
+
+def _doubt_until(o: Outcome) -> datetime | None:
+    """Kept in lease_expires_at of an in-doubt row: until when a request may have been sent.
+
+    An attempt that ran steps may have sent until it ended; a lookup or fetch sent nothing,
+    so the earlier bound stays. A target waits from there before trusting a lookup.
+    """
+    if not o.in_doubt:
+        return None
+    if o.action == "deliver":
+        return o.finished_at
+    return o.claimed.in_doubt_since
 
 
 def _event_kind(o: Outcome) -> str:

@@ -101,6 +101,7 @@ deliveries = sa.Table(
     sa.Column("awaits_key", sa.String(701)),
     sa.Column("delivered_revision", sa.Integer),
     sa.Column("lease_owner", sa.String(200)),
+    # processing: the lease's end; waiting in doubt: until when an attempt may have sent
     sa.Column("lease_expires_at", sa.DateTime),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),

@@ -63,6 +63,9 @@ class Claimed:
     """url attachments not fetched yet: the engine fetches them before the first step."""
     validated: bool = False
     """The pipeline's targets validated the document in this claim (before numbering it)."""
+    in_doubt_since: datetime | None = None
+    """In doubt: the latest moment an earlier attempt may still have been sending (the end of
+    that attempt, or of a dead worker's lease); None when not in doubt or not known."""
 
 
 @dataclass

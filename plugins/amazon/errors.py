@@ -33,5 +33,6 @@ class SpApiError(PermanentError):
         self.status = status
         self.request_id = request_id
         rid = f" (x-amzn-RequestId {request_id})" if request_id else ""
-        super().__init__(f"{operation}: HTTP {status} {code or ''}: {message}{rid}".strip(),
+        named = f" {code}" if code else ""
+        super().__init__(f"{operation}: HTTP {status}{named}: {message}{rid}".strip(),
                          code=code)

@@ -7,8 +7,9 @@ sends `x-amz-access-token`, refreshes a refused token once (a token-shaped 401/4
 403 explains the missing "Tax Invoicing" role), follows `x-amzn-RateLimit-Limit`, logs the
 operation with its `x-amzn-RequestId`, and treats an answer that is not the JSON Amazon
 documents (a proxy's HTML page, a truncated body) as transient: retried with backoff, then a
-`TransientError` saying what came back. Only Amazon's own error answers (400 InvalidInput, 404
-...) are permanent.
+`TransientError` saying what came back; so is an error status without Amazon's error list (a
+proxy's 404 page). Only Amazon's own error answers (400 InvalidInput, 404 NotFound ...) are
+permanent.
 """
 
 from __future__ import annotations
@@ -158,6 +159,11 @@ class SpApiClient:
                                  f"({tries}): {text}", code=code or str(status))
         if status >= 400:
             code, text = _errors(response)
+            if code is None:  # not Amazon's error list: a proxy's page, a cut body
+                raise GarbageAnswer(
+                    f"{operation}: the HTTP {status} answer is not Amazon's error JSON "
+                    f"({len(response.content)} bytes, starting {_snippet(response)}); a proxy "
+                    "or a cut connection may have sent it", code="GarbledAnswer")
             raise SpApiError(operation, status, code, text, rid)
         try:
             body = response.json()

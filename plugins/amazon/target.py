@@ -7,8 +7,9 @@ Two engine steps, so nothing is uploaded twice and the target keeps no state of 
 - "feed": createFeed (the one call that counts, paced by `upload_interval`), poll getFeed and
   read the processing report; result = feedId. When an attempt may have reached Amazon without
   syncd learning the outcome (a lost answer, a kill), the engine asks `find_step("feed")`
-  first: once `upload_settle` has passed since the upload, the VIDR `All` view for the
-  shipment's dates decides (see lookup.py) and the operator is told what was checked.
+  first: once `upload_settle` has passed since that attempt (`job.in_doubt_since`), the VIDR
+  `All` view for the shipment's dates decides (see lookup.py) and the operator is told what
+  was checked.
 A credit note names its invoice: the VIDR's original-vat-invoice-number, else the number the
 engine gave the linked invoice (`job.links[LinkKind.INVOICE]`, set by the source).
 """
@@ -286,39 +287,59 @@ class AmazonTarget(AmazonConnection, Target):
         "upload" is harmless to repeat, except for an operator's resend of a done document:
         then the All view is asked first, so a landed invoice is never uploaded twice. "feed"
         (createFeed's answer never arrived) waits until `upload_settle` has passed since the
-        upload, then the All view decides: uploaded or processing → found; rejected, pending
-        or not listed → None (send again).
+        last attempt that may have sent it (`job.in_doubt_since`: a lost answer, a kill; the
+        VIDR shows an upload only once Amazon processed it, and a request cut off by a timeout
+        may still arrive), never merely since the upload. Then the All view decides: uploaded
+        or processing → found; rejected or pending → None (send again); not listed → asked
+        again later, as that proves nothing.
         """
         if step == "upload":
             if not job.resend:
                 return None
-            view = self._ask(job.document)
+            view = self._ask(job.document, decide=True)
             return self._found(view, job.document) if view.landed else None
         if step != "feed":
             return None
-        upload = job.steps.get("upload")
-        uploaded_at = float((upload.detail if upload else {}).get("uploaded_at") or 0)
-        due = uploaded_at + self.config.upload_settle.total_seconds() - time.time()
-        if due > 0:
-            when = datetime.fromtimestamp(time.time() + due, UTC)
-            raise TransientError(
-                f"the upload of {job.document.number} for {job.document.source_key} may have "
-                "reached Amazon (createFeed gave no answer); the VIDR All view is asked after "
-                f"{when:%Y-%m-%d %H:%M:%S} UTC (upload_settle {self.config.upload_settle}) "
-                "before anything is sent again", code="UploadOutcomeUnknown", retry_after=due)
-        view = self._ask(job.document)
+        self._settled(job)
+        view = self._ask(job.document, decide=True)
         if view.landed:
             return self._found(view, job.document)
         self._looked_up[job.document.source_key] = view.checked(job.document.source_key)
         return None
 
-    def _ask(self, document: Document) -> ViewStatus:
+    def _settled(self, job: Job) -> None:
+        """TransientError until `upload_settle` has passed since anything may have been sent."""
+        upload = job.steps.get("upload")
+        sent = float((upload.detail if upload else {}).get("uploaded_at") or 0)
+        since = job.in_doubt_since
+        if since is not None:  # naive UTC from the engine: the end of the doubtful attempt
+            sent = max(sent, since.replace(tzinfo=UTC).timestamp())
+        due = sent + self.config.upload_settle.total_seconds() - time.time()
+        if due > 0:
+            when = datetime.fromtimestamp(time.time() + due, UTC)
+            raise TransientError(
+                f"the upload of {job.document.number} for {job.document.source_key} may have "
+                "reached Amazon (createFeed gave no answer); the VIDR All view is asked after "
+                f"{when:%Y-%m-%d %H:%M:%S} UTC (upload_settle {self.config.upload_settle} "
+                "after the last attempt that may have sent it) before anything is sent again",
+                code="UploadOutcomeUnknown", retry_after=due)
+
+    def _ask(self, document: Document, *, decide: bool = False) -> ViewStatus:
+        """The All view's word on `document`; with `decide`, a shipment the view does not list
+        is a TransientError: that proves neither landing nor loss, so nothing is sent."""
         view = all_view_status(self.client, self.config, document,
                                Path(self.context.data_dir) / "tmp")
+        checked = view.checked(document.source_key)
+        if decide and view.status is None:
+            self.log.warning("upload outcome looked up", source_key=document.source_key,
+                             checked=checked, decision="unknown, asked again later")
+            raise TransientError(f"{checked}; that proves neither that the upload landed nor "
+                                 "that it did not: not sent again, asked again later",
+                                 code="UploadNotListed")
         verdict = ("it landed, not sent again" if view.landed else "it did not land, sending "
                    "it (again)")
         self.log.warning("upload outcome looked up", source_key=document.source_key,
-                         checked=view.checked(document.source_key), decision=verdict)
+                         checked=checked, decision=verdict)
         return view
 
     @staticmethod

@@ -104,6 +104,8 @@ def judge(emulator: Any, feed: Feed) -> None:
     if group.status in LANDED:
         state.duplicate_uploads.append(f"{group.shipping_id}/{group.transaction_id}")
     group.uploads.append(feed.feed_id)
+    if state.vidr_lag > 0 and group.status not in LANDED:
+        group.shown = (group.status, group.description, state.now() + state.vidr_lag)
     late = state.late_rejections.pop(group.shipping_id, None)
     if late:
         group.status = "CreditNoteRejected" if group.is_credit else "InvoiceRejected"

@@ -6,8 +6,11 @@ Amazon or spoils Amazon's answer, choosing among `faults`:
 - "503": an outage without forwarding;
 - "502-after": forwarded and processed, the answer replaced by a 502 (the caller cannot know);
 - "garbage": forwarded and processed, answered with a non-JSON 200 (a broken proxy, a cut body);
-- "slow": forwarded after `slow` seconds (with a short client timeout: an answer lost in time).
-Every decision is recorded in `faults_seen` as (operation path, fault).
+- "slow": forwarded after `slow` seconds (with a short client timeout: an answer lost in time);
+- "404-page" (scripted only): a proxy's HTML 404 without forwarding.
+Every decision is recorded in `faults_seen` as (operation path, fault). `script` replays a
+given sequence per path first (None: pass through), for a race a regression test must hit
+every time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ class _Handler(EmulatorHandler):
         fault = proxy.choose(self.path.split("?")[0])
         if fault == "429":
             self.send_bytes(429, THROTTLED, "application/json")
+            return
+        if fault == "404-page":  # scripted only: a proxy's own error page, not Amazon's
+            self.send_bytes(404, b"<html>404 Not Found</html>", "text/html")
             return
         if fault == "503":
             self.send_bytes(503, b"<html>503 Service Unavailable</html>", "text/html")
@@ -66,7 +72,8 @@ class FaultProxy(Emulator):
     handler = _Handler
 
     def __init__(self, upstream: str, *, rate: float = 0.15, seed: int | None = None,
-                 faults: tuple[str, ...] = FAULTS, slow: float = 0.5) -> None:
+                 faults: tuple[str, ...] = FAULTS, slow: float = 0.5,
+                 script: dict[str, list[str | None]] | None = None) -> None:
         super().__init__()
         self.upstream = upstream.rstrip("/")
         self.rate = rate
@@ -75,6 +82,7 @@ class FaultProxy(Emulator):
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.faults_seen: list[tuple[str, str]] = []
+        self.script = {path: list(faults) for path, faults in (script or {}).items()}
         self._http = httpx.Client(timeout=30.0)
 
     def stop(self) -> None:
@@ -83,9 +91,14 @@ class FaultProxy(Emulator):
 
     def choose(self, path: str) -> str | None:
         with self._lock:
-            if path.startswith("/_") or self._random.random() >= self.rate:
+            if self.script.get(path):
+                fault = self.script[path].pop(0)
+            elif path.startswith("/_") or self._random.random() >= self.rate:
                 return None
-            fault = self._random.choice(self.faults)
+            else:
+                fault = self._random.choice(self.faults)
+            if fault is None:
+                return None
             self.faults_seen.append((path, fault))
             return fault
 

@@ -2,7 +2,7 @@
 
 Tests read the records (`requests`, `feeds`, `createfeed_times`, `duplicate_uploads`,
 `spec_violations`) and turn the knobs (`revoked`, `lwa_failures`, `roles`, `throttle_next`,
-`report_fatal`, `late_rejections`, `fail_next`, `expire_tokens()`).
+`report_fatal`, `late_rejections`, `fail_next`, `vidr_lag`, `expire_tokens()`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ class ShipmentGroup:
     description: str = ""
     promote: bool = False  # Processing -> Uploaded after the next report shows Processing
     uploads: list[str] = field(default_factory=list)  # feed ids that were accepted
+    shown: tuple[str, str, float] | None = None
+    """(status, description, until): what reports show until Amazon processed an upload."""
+
+    def visible(self, now: float) -> tuple[str, str]:
+        """The invoice-status and description a VIDR requested at `now` shows."""
+        if self.shown is not None and now < self.shown[2]:
+            return self.shown[0], self.shown[1]
+        return self.status, self.description
 
     @property
     def is_credit(self) -> bool:
@@ -149,6 +157,9 @@ class EmulatorState:
         self.report_fatal: str | None = None
         self.late_rejections: dict[str, str] = {}
         self.fail_next: FaultQueues[str] = FaultQueues()  # op -> ["before"|"after"|"garbage"]
+        self.vidr_lag = 0.0
+        """Seconds before an accepted upload shows in VIDR reports (Amazon processes feeds
+        asynchronously: a report requested meanwhile still shows the shipment pending)."""
         self.report_polls = 2
         self.feed_polls = 2
         self.report_gzip = True
@@ -199,29 +210,28 @@ class EmulatorState:
         all_view = report.options.get("ReportOption=All", "").lower() == "true"
         out = io.StringIO()
         out.write("\t".join(self.columns) + "\n")
-        shown = 0
+        shown, now = 0, self.now()
         for group in self.groups.values():
             if group.marketplace_id not in report.marketplace_ids:
                 continue
+            status, description = group.visible(now)
             if all_view:
                 shipped = group.shipment_date()
                 if shipped is None or not (report.start and report.end
                                            and report.start <= shipped <= report.end):
                     continue
-                status = group.status
             else:
-                if group.status not in PENDING | REJECTED:
+                if status not in PENDING | REJECTED:
                     continue
-                status = group.status
                 if status in REJECTED:  # the pending view shows rejections as pending + reason
                     status = "CreditNotePending" if group.is_credit else "InvoicePending"
             for row in group.rows:
                 values = dict(row)
                 values["invoice-status"] = status
-                values["invoice-status-description"] = group.description
+                values["invoice-status-description"] = description
                 out.write("\t".join(values.get(c, "") for c in self.columns) + "\n")
                 shown += 1
-            if group.promote and group.status in LANDED:
+            if group.promote and status in LANDED:
                 group.status = group.status.replace("Processing", "Uploaded")
                 group.promote = False
         if not shown:
