@@ -252,7 +252,7 @@ class ClaimsMixin(NumberingMixin, StepsMixin, AttachmentsMixin, LinksMixin):
                 sa.select(d.c.id, documents.c.revision)
                 .join(documents, documents.c.id == d.c.document_id).where(
                     d.c.id.in_(ids), d.c.lease_owner == owner, d.c.state == "processing")))
-                .tuples().all())
+                .all())
             lost = [o for o in outcomes if o.claimed.delivery_id not in owned]
             mine = [o for o in outcomes if o.claimed.delivery_id in owned]
             if not mine:

@@ -230,9 +230,9 @@ class IngestMixin(VerdictsMixin):
         deliveries are added; a target that already has the document keeps its delivery."""
         have: set[tuple[int, str]] = set()
         for i in range(0, len(ids), CHUNK):
-            have.update(conn.execute(
+            have.update(tuple(row) for row in conn.execute(
                 sa.select(deliveries.c.document_id, deliveries.c.target)
-                .where(deliveries.c.document_id.in_(ids[i:i + CHUNK]))).tuples())
+                .where(deliveries.c.document_id.in_(ids[i:i + CHUNK]))))
         missing = [(i, t) for i in ids for t in targets if (i, t) not in have]
         if missing:
             self._insert_many(conn, deliveries, [

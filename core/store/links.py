@@ -46,9 +46,9 @@ def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int
     names = list(named)
     waiting: list[tuple[int, str]] = []
     for i in range(0, len(names), CHUNK):
-        waiting += conn.execute(
+        waiting += [tuple(row) for row in conn.execute(
             sa.select(deliveries.c.id, deliveries.c.awaits_key)
-            .where(deliveries.c.awaits_key.in_(names[i:i + CHUNK]))).tuples().all()
+            .where(deliveries.c.awaits_key.in_(names[i:i + CHUNK])))]
     if waiting:
         conn.execute(
             deliveries.update().where(deliveries.c.id == sa.bindparam("b_id"))
