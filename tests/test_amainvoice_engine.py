@@ -344,3 +344,32 @@ def test_on_postgresql_the_pace_is_shared_through_the_state_database(tmp_path, p
         finally:
             engine.close()
             store.close()
+
+
+def test_the_auth_token_reaches_no_log_error_event_or_database(tmp_path, capsys):
+    from syncd.cli import cli
+    from syncd.cli.context import CliContext
+
+    dataset = Dataset(today() - timedelta(days=2), 2, per_day=2, late_ratio=0.0)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        emu.inject(f"{dataset.start.isoformat()}.inv", ["echo"])  # quotes the token back
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values()))
+        engine, store = make_engine(path)
+        try:
+            summary = engine.run_cycle(engine.pipelines()[0])
+            assert "cannot process paras" in summary.pull_error
+            assert "client_identifier" in summary.pull_error  # the quote is kept, masked
+            assert emu.auth_token not in summary.pull_error
+        finally:
+            engine.close()
+            store.close()
+    context = CliContext(config_path=None)
+    context.host = load_plugins(extra=[PLUGIN])
+    shown = CliRunner().invoke(cli, ["-c", str(path), "config", "show"], obj=context)
+    assert shown.exit_code == 0 and "auth_token" in shown.output, shown.output
+    assert emu.auth_token not in shown.output
+    for name in ("syncd.db", "syncd.db-wal"):
+        if (tmp_path / name).exists():
+            assert emu.auth_token.encode() not in (tmp_path / name).read_bytes()
+    assert emu.auth_token not in capsys.readouterr().err + capsys.readouterr().out

@@ -215,7 +215,13 @@ class HttpTransport:
         if response.status_code == 429 and not response.content.strip().startswith(b"{"):
             retry = response.headers.get("retry-after")
             raise Throttled(where, float(retry) if retry and retry.isdigit() else None)
-        return parse_answer(response.status_code, response.content, day, kind)
+        return parse_answer(response.status_code, self._masked(response.content), day, kind)
+
+    def _masked(self, body: bytes) -> bytes:
+        """The body without our token: error answers are quoted into errors, events and logs,
+        and a proxy that quotes the request back would otherwise put the secret there."""
+        token = self._token.encode()
+        return body.replace(token, b"***") if token and token in body else body
 
     def download(self, url: str) -> httpx.Response:
         return self.downloads.get(url)
