@@ -243,3 +243,39 @@ def test_the_folder_transport_names_a_broken_file_and_reads_pdfs_beside_it(tmp_p
         source.fetch_attachment(doc, doc.attachments[0])
     (folder / doc.attachments[0].url).write_bytes(b"%PDF-1.4 test")
     assert source.fetch_attachment(doc, doc.attachments[0]) == b"%PDF-1.4 test"
+
+
+def test_the_gate_halves_requests_in_flight_on_throttling_and_grows_them_back():
+    """AIMD: concurrency follows what the remote's throttle allows (a fake clock that moves
+    a millisecond per look, so nothing sleeps)."""
+    from syncd_amainvoice.fetcher import Gate, Stats
+
+    now = [100.0]
+
+    def clock() -> float:
+        now[0] += 0.001
+        return now[0]
+
+    gate = Gate(4, rate=1000, pause=1.0, pause_max=3.0, deadline=None, clock=clock)
+    stats = Stats()
+    for _ in range(4):
+        gate.acquire(stats)
+    assert stats.max_in_flight == 4
+    gate.release("throttled")
+    assert (gate.allowed, gate.pause) == (2, 2.0)
+    assert gate._paused_until == pytest.approx(101.0, abs=0.1)
+    gate.release("throttled", retry_after=5)  # a Retry-After longer than the pause wins
+    assert (gate.allowed, gate.pause) == (1, 3.0)
+    assert gate._paused_until == pytest.approx(105.0, abs=0.1)
+    gate.release("ok")
+    gate.release("ok")
+    assert gate.allowed == 2 and gate.pause == 1.0  # one more per `allowed` successes
+    now[0] = 106.0  # after the pause
+    for _ in range(3):
+        gate.acquire(stats)
+        gate.release("ok")
+    assert gate.allowed == 3
+    for _ in range(8):
+        gate.acquire(stats)
+        gate.release("ok")
+    assert gate.allowed == 4  # never above `concurrency`
