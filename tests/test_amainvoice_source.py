@@ -161,6 +161,21 @@ def test_a_reload_of_days_the_remote_refuses_is_a_clear_error_naming_the_range(e
     assert "older than two months" in text and "refuses days this old" in text
 
 
+def test_a_cycle_whose_start_date_the_remote_refuses_says_how_to_stop_asking(emulator,
+                                                                            tmp_path):
+    old = today() - timedelta(days=64)
+    source = make_source(tmp_path, emulator, start_date=old.isoformat(), lookback="0d")
+    cursor = None
+    with pytest.raises(InputError) as err:
+        for batch in source.read(None):
+            cursor = batch.cursor or cursor
+    text = str(err.value)
+    assert f"Amainvoice {old}.inv" in text and "refuses days this old" in text
+    assert "every cycle asks again until start_date is moved past it" in text
+    assert cursor.get("through") is None  # nothing after the refused days is skipped
+    assert f"{(today() - timedelta(days=1)).isoformat()}.inv" in cursor["done"]
+
+
 def test_days_are_fetched_concurrently(tmp_path):
     dataset = Dataset(today() - timedelta(days=6), 6, per_day=2)
     with AmainvoiceEmulator(dataset, rate=1000, latency=0.1) as emu:

@@ -158,7 +158,7 @@ class AmainvoiceSource(Source):
             if isinstance(result, ConfigError):
                 raise result
             if isinstance(result, BaseException):
-                errors.append(self._explain(unit, result, today))
+                errors.append(self._explain(unit, result, today, window is None))
                 continue
             items: list[ReadItem] = []
             if result is not None and unit.kind == "tax":
@@ -205,12 +205,14 @@ class AmainvoiceSource(Source):
         progress.mark(unit.day, unit.kind, self.config.start_date)
         return True
 
-    def _explain(self, unit: Unit, error: BaseException, today: date) -> str:
+    def _explain(self, unit: Unit, error: BaseException, today: date, cycle: bool) -> str:
         text = error_text(error)
         if (isinstance(error, Refused) and unit.day is not None
                 and unit.day < today - REMOTE_HISTORY):
             text += (f" (the remote refuses days this old: {unit.day} is more than "
-                     f"{REMOTE_HISTORY.days} days back; Xentral's module allowed two months)")
+                     f"{REMOTE_HISTORY.days} days back; Xentral's module allowed two months"
+                     + ("; every cycle asks again until start_date is moved past it)"
+                        if cycle else ")"))
         elif isinstance(error, TransientError):
             text += (f" (gave up on {unit_name(unit.day, unit.kind)} after "
                      f"{self.config.attempts} tries)")
