@@ -25,7 +25,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
@@ -210,6 +212,18 @@ class Link(Frozen):
     source_key: str
     source: str | None = None
     required: bool = True
+    order_id: str | None = None
+    """Set when the source cannot name the key (a refund whose rows name no invoice): the
+    link is to the one document of this kind whose order id this is, looked up when the
+    delivery is claimed. None found or several (a split shipment): no link, nothing to wait
+    for. Left out of the JSON when None, so documents without it keep their content hash."""
+
+    @model_serializer(mode="wrap")
+    def _without_unset_order(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.order_id is None and isinstance(data, dict):
+            data.pop("order_id", None)
+        return data
 
 
 class Line(Frozen):

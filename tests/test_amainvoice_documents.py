@@ -122,10 +122,15 @@ def test_a_credit_note_keeps_its_number_and_links_to_its_invoice():
     assert doc.references.order_id == "302-1111111-0000001"
 
 
-def test_a_credit_note_that_names_no_invoice_has_no_invoice_link():
-    row = inv("", rem_gs_nr="GS8", rem_date="2026-11-05", inv_date="")
+def test_a_credit_note_that_names_no_invoice_links_to_the_invoice_of_its_order():
+    row = inv("", rem_gs_nr="GS8", rem_date="2026-11-05", inv_date="", amazonorderid="",
+              orderid="302-1111111-0000001")
     [doc] = build([row], date(2026, 11, 5), "rem").items
-    assert doc.link(LinkKind.INVOICE) is None and doc.original_invoice_number is None
+    link = doc.link(LinkKind.INVOICE)
+    assert (link.order_id, link.source_key, link.required) == ("302-1111111-0000001", "", True)
+    assert doc.original_invoice_number is None  # the target learns it from the link
+    [orphan] = build([{**row, "orderid": ""}], date(2026, 11, 5), "rem").items
+    assert orphan.links == ()  # neither invoice nor order named: nothing to link
 
 
 def test_a_row_without_a_number_is_rejected_with_its_place_and_the_rest_flows():

@@ -198,6 +198,45 @@ def test_credit_notes_follow_their_invoice_and_a_failed_pdf_waits_in_error_until
     assert emu.pdf_requests.count(invoice_number) == 2  # failed once, fetched after reset
 
 
+def test_a_credit_note_naming_only_its_order_follows_the_invoice_of_that_order(
+        tmp_path, document_sink):
+    start = today() - timedelta(days=3)
+    dataset = next(d for seed in range(200) if (d := Dataset(
+        start, 3, per_day=6, seed=seed, late_ratio=0.0, refund_ratio=0.5, split_ratio=0.0,
+        credits_name_invoice=False)).numbers("rem") and any(
+        c.rows[0]["orderid"] in {i.rows[0]["amazonorderid"] for n in range(3)
+                                 for i in d.invoices(start + timedelta(days=n))}
+        for n in range(3) for c in d.credit_notes(start + timedelta(days=n))))
+    invoices = {i.rows[0]["amazonorderid"]: i.number for n in range(3)
+                for i in dataset.invoices(start + timedelta(days=n))}
+    credit = next(c for n in range(3) for c in dataset.credit_notes(start + timedelta(days=n))
+                  if c.rows[0]["orderid"] in invoices)
+    assert credit.rows[0]["inv_rech_nr"] == ""  # the rows name the order only
+    invoice_number = invoices[credit.rows[0]["orderid"]]
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values(), targets=("steps-sink",),
+                                    sink_url=document_sink.url))
+        engine, store = make_engine(path)
+        try:
+            pipeline = engine.pipelines()[0]
+            for _ in range(3):  # the credit note's next look after its invoice is done
+                engine.run_cycle(pipeline, pull=_ == 0)
+                if keys(store)[f"credit_note:{credit.number}"].state == "done":
+                    break
+            assert keys(store)[f"credit_note:{credit.number}"].state == "done"
+        finally:
+            engine.close()
+            store.close()
+    received = {e["identity"]: e for e in document_sink.received()}
+    sent_invoice = received[f"steps:amainvoice:invoice:{invoice_number}"]
+    sent_credit = received[f"steps:amainvoice:credit_note:{credit.number}"]
+    assert sent_credit["invoice_ref"] == sent_invoice["id"]
+    order = [e["identity"] for e in document_sink.received()]
+    assert order.index(f"steps:amainvoice:invoice:{invoice_number}") < order.index(
+        f"steps:amainvoice:credit_note:{credit.number}")
+
+
 def test_a_bad_row_waits_in_error_with_its_place_and_a_later_good_fetch_supersedes_it(
         tmp_path):
     dataset = Dataset(today() - timedelta(days=2), 2, per_day=4, late_ratio=0.0)
@@ -305,3 +344,32 @@ def test_on_postgresql_the_pace_is_shared_through_the_state_database(tmp_path, p
         finally:
             engine.close()
             store.close()
+
+
+def test_the_auth_token_reaches_no_log_error_event_or_database(tmp_path, capsys):
+    from syncd.cli import cli
+    from syncd.cli.context import CliContext
+
+    dataset = Dataset(today() - timedelta(days=2), 2, per_day=2, late_ratio=0.0)
+    with AmainvoiceEmulator(dataset, rate=1000) as emu:
+        emu.inject(f"{dataset.start.isoformat()}.inv", ["echo"])  # quotes the token back
+        path = tmp_path / "syncd.toml"
+        path.write_text(engine_toml(emu.config_values()))
+        engine, store = make_engine(path)
+        try:
+            summary = engine.run_cycle(engine.pipelines()[0])
+            assert "cannot process paras" in summary.pull_error
+            assert "client_identifier" in summary.pull_error  # the quote is kept, masked
+            assert emu.auth_token not in summary.pull_error
+        finally:
+            engine.close()
+            store.close()
+    context = CliContext(config_path=None)
+    context.host = load_plugins(extra=[PLUGIN])
+    shown = CliRunner().invoke(cli, ["-c", str(path), "config", "show"], obj=context)
+    assert shown.exit_code == 0 and "auth_token" in shown.output, shown.output
+    assert emu.auth_token not in shown.output
+    for name in ("syncd.db", "syncd.db-wal"):
+        if (tmp_path / name).exists():
+            assert emu.auth_token.encode() not in (tmp_path / name).read_bytes()
+    assert emu.auth_token not in capsys.readouterr().err + capsys.readouterr().out

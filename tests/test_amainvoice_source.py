@@ -158,7 +158,29 @@ def test_a_reload_of_days_the_remote_refuses_is_a_clear_error_naming_the_range(e
         drain(source, None, Window(old, old + timedelta(days=3)))
     text = str(err.value)
     assert f"Amainvoice reload {old}..{old + timedelta(days=2)}" in text
-    assert "older than two months" in text and "refuses days this old" in text
+    assert text == (f"Amainvoice reload {old}..{old + timedelta(days=2)}: the remote refuses "
+                    f"days this old: 6 of 6 requests, days {old}..{old + timedelta(days=2)}, "
+                    "answered 'start_date is older than two months'; it serves about 62 days "
+                    "back (Xentral's module allowed two months), so from about "
+                    f"{today() - timedelta(days=62)} on")
+
+
+def test_a_cycle_whose_start_date_the_remote_refuses_says_how_to_stop_asking(emulator,
+                                                                            tmp_path):
+    old = today() - timedelta(days=64)
+    source = make_source(tmp_path, emulator, start_date=old.isoformat(), lookback="0d")
+    cursor = None
+    with pytest.raises(InputError) as err:
+        for batch in source.read(None):
+            cursor = batch.cursor or cursor
+    text = str(err.value)
+    refused = today() - timedelta(days=63)
+    assert text.startswith(f"Amainvoice: the remote refuses days this old: 4 of 129 requests, "
+                           f"days {old}..{refused}, answered 'start_date is older than two "
+                           "months'")
+    assert text.endswith("; every cycle asks again until start_date is moved past them")
+    assert cursor.get("through") is None  # nothing after the refused days is skipped
+    assert f"{(today() - timedelta(days=1)).isoformat()}.inv" in cursor["done"]
 
 
 def test_days_are_fetched_concurrently(tmp_path):
@@ -243,3 +265,39 @@ def test_the_folder_transport_names_a_broken_file_and_reads_pdfs_beside_it(tmp_p
         source.fetch_attachment(doc, doc.attachments[0])
     (folder / doc.attachments[0].url).write_bytes(b"%PDF-1.4 test")
     assert source.fetch_attachment(doc, doc.attachments[0]) == b"%PDF-1.4 test"
+
+
+def test_the_gate_halves_requests_in_flight_on_throttling_and_grows_them_back():
+    """AIMD: concurrency follows what the remote's throttle allows (a fake clock that moves
+    a millisecond per look, so nothing sleeps)."""
+    from syncd_amainvoice.fetcher import Gate, Stats
+
+    now = [100.0]
+
+    def clock() -> float:
+        now[0] += 0.001
+        return now[0]
+
+    gate = Gate(4, rate=1000, pause=1.0, pause_max=3.0, deadline=None, clock=clock)
+    stats = Stats()
+    for _ in range(4):
+        gate.acquire(stats)
+    assert stats.max_in_flight == 4
+    gate.release("throttled")
+    assert (gate.allowed, gate.pause) == (2, 2.0)
+    assert gate._paused_until == pytest.approx(101.0, abs=0.1)
+    gate.release("throttled", retry_after=5)  # a Retry-After longer than the pause wins
+    assert (gate.allowed, gate.pause) == (1, 3.0)
+    assert gate._paused_until == pytest.approx(105.0, abs=0.1)
+    gate.release("ok")
+    gate.release("ok")
+    assert gate.allowed == 2 and gate.pause == 1.0  # one more per `allowed` successes
+    now[0] = 106.0  # after the pause
+    for _ in range(3):
+        gate.acquire(stats)
+        gate.release("ok")
+    assert gate.allowed == 3
+    for _ in range(8):
+        gate.acquire(stats)
+        gate.release("ok")
+    assert gate.allowed == 4  # never above `concurrency`

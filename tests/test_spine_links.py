@@ -73,3 +73,49 @@ def test_a_delivered_invoice_wakes_its_waiting_credit_note(syncd_store, make_doc
     (woken,) = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
     assert woken.document.source_key == "cn"
     assert woken.links[LinkKind.INVOICE].remote.ref == "R-1"
+
+
+def test_a_link_by_order_waits_for_the_one_invoice_of_that_order(syncd_store, make_document):
+    """`Link.order_id`: the source names the order, not the invoice (Amainvoice refunds whose
+    rows name none); the store finds the order's one invoice when the delivery is claimed."""
+    from syncd.model import References
+
+    store = syncd_store
+    by_order = (Link(kind=LinkKind.INVOICE, source_key="", order_id="302-1"),)
+    invoice = make_document("inv", references=References(order_id="302-1"))
+    other = make_document("other", references=References(order_id="302-9"))
+    credit = make_document("cn", kind="credit_note", references=References(order_id="302-1"),
+                           links=by_order)
+    plain = make_document("x", links=(Link(kind=LinkKind.INVOICE, source_key="inv"),))
+    assert '"links":[{"kind":"invoice","required":true,"source":null,"source_key":"inv"}]' \
+        in plain.canonical_json()  # without order_id: the same JSON (and hash) as before
+    store.ingest("p", "test", ["t"], [invoice, other, credit], None)
+    claimed = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
+    assert sorted(c.document.source_key for c in claimed) == ["inv", "other"]
+    waiting = next(d for d in store.list_documents() if d.source_key == "cn")
+    assert waiting.deliveries[0].waiting_for.startswith("waits for invoice inv at t (")
+    now = utcnow()
+    store.finish("w", [Outcome(claimed=c, state="done", action="deliver", result="done",
+                               started_at=now, finished_at=now, remote_ref=f"R-{c.document_id}")
+                       for c in claimed])
+    (woken,) = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
+    assert woken.document.source_key == "cn"
+    linked = woken.links[LinkKind.INVOICE]
+    assert linked.source_key == "inv"
+    invoice_id = next(c.document_id for c in claimed if c.document.source_key == "inv")
+    assert linked.remote.ref == f"R-{invoice_id}"
+
+
+def test_a_link_by_order_with_no_single_invoice_waits_for_nothing(syncd_store, make_document):
+    from syncd.model import References
+
+    store = syncd_store
+    split = [make_document(k, references=References(order_id="302-2")) for k in ("a", "b")]
+    credits = [make_document(k, kind="credit_note", references=References(order_id=o),
+                             links=(Link(kind=LinkKind.INVOICE, source_key="", order_id=o),))
+               for k, o in (("cn-split", "302-2"), ("cn-unknown", "302-3"))]
+    store.ingest("p", "test", ["t"], [*split, *credits], None)
+    claimed = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
+    assert sorted(c.document.source_key for c in claimed) == ["a", "b", "cn-split",
+                                                              "cn-unknown"]
+    assert all(c.links == {} for c in claimed)

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncd.jobs import LinkedDocument, RemoteRef
-from syncd.model import Document, LinkKind
+from syncd.model import Document, Link, LinkKind
 from syncd.store.base import StoreBase
 from syncd.store.schema import deliveries, documents
 from syncd.store.types import CHUNK
@@ -56,15 +56,41 @@ def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int
             [{"b_id": i, "b_by": named[key]} for i, key in waiting])
 
 
+def _key(link: Link, source: str) -> tuple[str, str]:
+    """Where `_resolve_links` keeps the linked row: by key, or by order (`Link.order_id`)."""
+    if link.order_id:
+        return (link.source or source, f"\0{link.kind.value}\0{link.order_id}")
+    return (link.source or source, link.source_key)
+
+
+def _of_orders(conn: sa.Connection, wanted: set[tuple[str, str, str]]
+               ) -> dict[tuple[str, str], Any]:
+    """The one document per (source, kind, order id), keyed like `_key`; none when the order
+    has several (or none) of that kind."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    triples = sorted(wanted)
+    for i in range(0, len(triples), CHUNK):
+        cond = sa.or_(*(sa.and_(documents.c.source == s, documents.c.kind == k,
+                                documents.c.order_id == o) for s, k, o in triples[i:i + CHUNK]))
+        for r in conn.execute(sa.select(documents.c.id, documents.c.source,
+                                        documents.c.source_key, documents.c.number,
+                                        documents.c.issue_date, documents.c.kind,
+                                        documents.c.order_id).where(cond)):
+            found.setdefault((r.source, f"\0{r.kind}\0{r.order_id}"), []).append(r)
+    return {key: rows[0] for key, rows in found.items() if len(rows) == 1}
+
+
 class LinksMixin(StoreBase):
     def _resolve_links(self, conn: sa.Connection,
                        wanted: Sequence[tuple[int, str, str, Document]]) -> dict[int, LinkState]:
         """Per delivery id (with its store source, target, document): the links' state."""
         keys = {(link.source or source, link.source_key)
-                for _d, source, _t, doc in wanted for link in doc.links}
-        if not keys:
+                for _d, source, _t, doc in wanted for link in doc.links if not link.order_id}
+        by_order = {(link.source or source, link.kind.value, link.order_id)
+                    for _d, source, _t, doc in wanted for link in doc.links if link.order_id}
+        if not keys and not by_order:
             return {}
-        docs: dict[tuple[str, str], Any] = {}
+        docs: dict[tuple[str, str], Any] = _of_orders(conn, by_order)
         pairs = sorted(keys)
         for i in range(0, len(pairs), CHUNK):
             chunk = pairs[i:i + CHUNK]
@@ -86,13 +112,16 @@ class LinksMixin(StoreBase):
         for delivery_id, source, target, doc in wanted:
             state = LinkState({})
             for link in doc.links:
-                linked = docs.get((link.source or source, link.source_key))
+                linked = docs.get(_key(link, source))
+                if linked is None and link.order_id:
+                    continue  # no single document of that order: nothing to wait for
                 there = at.get((linked.id, target)) if linked is not None else None
                 done = there is not None and there.state == "done"
                 if link.required and not done and state.waiting_for is None:
                     how = ("not received yet" if linked is None else
                            f"no delivery to {target}" if there is None else there.state)
-                    state.waiting_for = (f"waits for {link.kind.value} {link.source_key} at "
+                    named = linked.source_key if linked is not None else link.source_key
+                    state.waiting_for = (f"waits for {link.kind.value} {named} at "
                                          f"{target} ({how})")
                     state.blocked_by = linked.id if linked is not None else None
                     if linked is None:
@@ -102,7 +131,7 @@ class LinksMixin(StoreBase):
                 remote = (RemoteRef(there.remote_ref, there.remote_detail or {})
                           if done and there.remote_ref else None)
                 state.links[link.kind] = LinkedDocument(
-                    kind=link.kind, source_key=link.source_key, number=linked.number,
+                    kind=link.kind, source_key=linked.source_key, number=linked.number,
                     issue_date=linked.issue_date, remote=remote,
                     steps=steps.get(there.id, {}) if done else {})
             out[delivery_id] = state

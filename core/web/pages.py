@@ -131,11 +131,16 @@ def _linked(w: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for link in (detail["document"] or {}).get("links", []):
         source = link.get("source") or detail["source"]
+        which = (sa.and_(documents.c.kind == link["kind"],  # Link.order_id: by order
+                         documents.c.order_id == link["order_id"]) if link.get("order_id")
+                 else documents.c.source_key == link["source_key"])
         with reads.connect(w.store) as conn:
-            found = conn.execute(sa.select(documents.c.id).where(
-                documents.c.source == source,
-                documents.c.source_key == link["source_key"])).scalar()
-        out.append({**link, "source": source, "id": found})
+            rows = conn.execute(sa.select(documents.c.id, documents.c.source_key).where(
+                documents.c.source == source, which).limit(2)).all()
+        found = rows[0] if len(rows) == 1 else None
+        out.append({**link, "source": source, "id": found.id if found else None,
+                    "source_key": found.source_key if found else (
+                        link["source_key"] or f"? (of order {link.get('order_id')})")})
     return out
 
 

@@ -2,8 +2,9 @@
 
 Three days of about ten orders each (some 30 invoices and credit notes, with a split shipment,
 refunds, B2B and late rows) feed every invoicing target the demo has: Xentral and lexoffice
-when their plugins are installed. With neither present there is no target that takes
-Amainvoice documents, so the part contributes no pipeline and says so in its notes.
+when their demo parts run too (`syncd demo`, or `syncd demo --only amainvoice --only
+lexoffice`). With neither there is no target that takes Amainvoice documents, so the part
+contributes no pipeline and its notes say how to get one.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ class AmainvoiceDemo(DemoPart):
                  f"{len(self.emulator.pdf_requests)} PDF downloads"]
         if not self.targets:
             lines.append("Amainvoice: no pipeline, because neither the xentral nor the "
-                         "lexoffice plugin is installed (they are the targets that take "
-                         "Amainvoice documents)")
+                         "lexoffice demo part runs in this demo (they are the targets that "
+                         "take Amainvoice documents); `syncd demo --only amainvoice --only "
+                         "lexoffice` shows the flow end to end")
         return lines
 
     def stop(self) -> None:

@@ -234,8 +234,9 @@ def _header(row: dict[str, str], kind: str, doc_kind: DocumentKind, index: int) 
 
 
 def _links(row: dict[str, str], kind: str, fields: dict, orders: bool) -> list[Link]:
-    """A credit note links to the invoice its rows name (`inv_rech_nr`): only data that
-    names it is trusted, so the same rows always give the same links (no revision churn)."""
+    """A credit note links to the invoice its rows name (`inv_rech_nr`), else to the one
+    invoice of its Amazon order (`Link.order_id`, looked up by the engine when it delivers):
+    the link depends only on the rows, so the same rows always give the same content."""
     links: list[Link] = []
     order_id = fields["references"].order_id
     if kind == "rem":
@@ -245,6 +246,8 @@ def _links(row: dict[str, str], kind: str, fields: dict, orders: bool) -> list[L
                               source_key=key_of(DocumentKind.INVOICE, invoice)))
             fields["original_invoice_number"] = invoice
             fields["original_invoice_date"] = r.day(row, "inv_date", required=False)
+        elif order_id:
+            links.append(Link(kind=LinkKind.INVOICE, source_key="", order_id=order_id))
     if orders and order_id:
         links.append(Link(kind=LinkKind.ORDER, source_key=key_of(DocumentKind.ORDER, order_id),
                           required=kind == "inv"))

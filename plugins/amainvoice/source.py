@@ -152,13 +152,16 @@ class AmainvoiceSource(Source):
                           pause_max=self.config.throttle_pause_max.total_seconds(),
                           attempts=self.config.attempts, budget=budget, log=self.log)
         errors: list[str] = []
+        too_old: list[tuple[Unit, BaseException]] = []
         counts = {"documents": 0, "rejected": 0}
         today = self.context.today()
         for unit, result in fetcher.run(units):
             if isinstance(result, ConfigError):
                 raise result
             if isinstance(result, BaseException):
-                errors.append(self._explain(unit, result, today))
+                errors.append(self._explain(unit, result, today, window is None))
+                if self._too_old(unit, result, today):
+                    too_old.append((unit, result))
                 continue
             items: list[ReadItem] = []
             if result is not None and unit.kind == "tax":
@@ -184,12 +187,36 @@ class AmainvoiceSource(Source):
             self.log.info("amainvoice time budget used up; the rest waits for the next cycle",
                           left=fetcher.stats.left, budget=str(self.config.time_budget))
         if errors:
-            head = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more"
-                                            if len(errors) > 5 else "")
             where = (f"Amainvoice reload {window.start}..{window.end - timedelta(days=1)}"
                      if window is not None else "Amainvoice")
-            raise InputError(where, f"{len(errors)} of {len(units)} requests failed (they are "
-                                    f"fetched again): {head}")
+            if len(too_old) == len(errors):
+                raise InputError(where, self._refused_old(too_old, len(units), today,
+                                                          window is None))
+            head = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more"
+                                            if len(errors) > 5 else "")
+            again = "the next cycle asks again" if window is None else \
+                "the same reload asks again"
+            raise InputError(where, f"{len(errors)} of {len(units)} requests failed ({again}): "
+                                    f"{head}")
+
+    @staticmethod
+    def _too_old(unit: Unit, error: BaseException, today: date) -> bool:
+        return (isinstance(error, Refused) and unit.day is not None
+                and unit.day < today - REMOTE_HISTORY)
+
+    @staticmethod
+    def _refused_old(refused: list[tuple[Unit, BaseException]], units: int, today: date,
+                     cycle: bool) -> str:
+        """One sentence for the usual case: every failure is a day the remote keeps no more."""
+        days = sorted(u.day for u, _ in refused if u.day is not None)
+        first = refused[0][1]
+        answer = first.answer if isinstance(first, Refused) else str(first)
+        text = (f"the remote refuses days this old: {len(refused)} of {units} requests, days "
+                f"{days[0]}..{days[-1]}, answered {answer!r}; it serves about "
+                f"{REMOTE_HISTORY.days} days back (Xentral's module allowed two months), so "
+                f"from about {today - REMOTE_HISTORY} on")
+        return text + ("; every cycle asks again until start_date is moved past them"
+                       if cycle else "")
 
     def _mark(self, progress: Progress, unit: Unit, found: bool) -> bool:
         """Record `unit` as done; False when it must be fetched again (a missing file)."""
@@ -205,12 +232,13 @@ class AmainvoiceSource(Source):
         progress.mark(unit.day, unit.kind, self.config.start_date)
         return True
 
-    def _explain(self, unit: Unit, error: BaseException, today: date) -> str:
+    def _explain(self, unit: Unit, error: BaseException, today: date, cycle: bool) -> str:
         text = error_text(error)
-        if (isinstance(error, Refused) and unit.day is not None
-                and unit.day < today - REMOTE_HISTORY):
+        if self._too_old(unit, error, today):
             text += (f" (the remote refuses days this old: {unit.day} is more than "
-                     f"{REMOTE_HISTORY.days} days back; Xentral's module allowed two months)")
+                     f"{REMOTE_HISTORY.days} days back; Xentral's module allowed two months"
+                     + ("; every cycle asks again until start_date is moved past it)"
+                        if cycle else ")"))
         elif isinstance(error, TransientError):
             text += (f" (gave up on {unit_name(unit.day, unit.kind)} after "
                      f"{self.config.attempts} tries)")

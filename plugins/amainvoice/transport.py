@@ -48,6 +48,10 @@ class Throttled(Exception):
 class Refused(InputError):
     """The remote answered `{"error": …}`: it will not give this (day, type)."""
 
+    def __init__(self, where: str, message: str, answer: str = "") -> None:
+        super().__init__(where, message)
+        self.answer = answer  # the remote's own words
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -112,7 +116,8 @@ def _parse(status: int, body: bytes, day: date | None, kind: str) -> Answer:
             raise ConfigError([f"plugins.amainvoice: Amainvoice refused the credentials "
                                f"(HTTP {status}: {message}); check customer_number and "
                                "auth_token"])
-        raise Refused(where, f"the remote answered an error (HTTP {status}): {message}")
+        raise Refused(where, f"the remote answered an error (HTTP {status}): {message}",
+                      message)
     if status >= 500:
         raise TransientError(f"{where}: HTTP {status}", code=str(status))
     if not 200 <= status < 300:
@@ -215,7 +220,13 @@ class HttpTransport:
         if response.status_code == 429 and not response.content.strip().startswith(b"{"):
             retry = response.headers.get("retry-after")
             raise Throttled(where, float(retry) if retry and retry.isdigit() else None)
-        return parse_answer(response.status_code, response.content, day, kind)
+        return parse_answer(response.status_code, self._masked(response.content), day, kind)
+
+    def _masked(self, body: bytes) -> bytes:
+        """The body without our token: error answers are quoted into errors, events and logs,
+        and a proxy that quotes the request back would otherwise put the secret there."""
+        token = self._token.encode()
+        return body.replace(token, b"***") if token and token in body else body
 
     def download(self, url: str) -> httpx.Response:
         return self.downloads.get(url)

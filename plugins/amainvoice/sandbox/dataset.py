@@ -3,7 +3,8 @@
 Each day holds `per_day` orders across DE/FR/IT/ES/UK, FBA and FBM, B2B buyers with VAT IDs
 (intra-EU: no VAT, the `mwst` flag empty), several rates per country, promotions, gift wrap,
 split shipments (one order, two invoice numbers) and refunds (credit notes one to five days
-after their invoice, naming it in `inv_rech_nr`). A share of rows is *late*: hidden on the
+after their invoice, naming it in `inv_rech_nr`, or only its order with
+`credits_name_invoice=False`). A share of rows is *late*: hidden on the
 first fetch of their day, like Amainvoice's late deliveries. Days are generated on demand, so
 a 100,000-row day costs nothing until it is asked for; each is drawn by its offset from the
 first day, so a seed gives the same data whatever the date.
@@ -84,9 +85,10 @@ class Dataset:
 
     def __init__(self, start: date, days: int, per_day: int = 300, *, seed: int = 7,
                  refund_ratio: float = 0.08, split_ratio: float = 0.04,
-                 late_ratio: float = 0.03,
+                 late_ratio: float = 0.03, credits_name_invoice: bool = True,
                  countries: Sequence[tuple[str, float]] = tuple(COUNTRIES)) -> None:
         self.start, self.days, self.per_day, self.seed = start, days, per_day, seed
+        self.credits_name_invoice = credits_name_invoice  # False: only the order is named
         self.countries = tuple(countries)
         self.refund_ratio, self.split_ratio, self.late_ratio = (refund_ratio, split_ratio,
                                                                 late_ratio)
@@ -235,6 +237,8 @@ class Dataset:
                             "returndate": (day - timedelta(days=1)).isoformat(),
                             "reason": "CustomerReturn", "remreturnshipcost": "0.00",
                             "remsondererstattung": "0.00", "rem_gs_nr_real": number})
+                if not self.credits_name_invoice:
+                    row.update({"inv_rech_nr": "", "inv_date": ""})
                 for key in FIELDS:  # refunds are negative on the wire
                     money = key.endswith(("price", "_netto", "_tax", "discount", "_total"))
                     if money and row[key] and Decimal(row[key]) != 0:

@@ -7,7 +7,8 @@ It answers like the remote as far as it is publicly known (spec README): a JSON 
 wrong credentials (401), end dates not in the past and start dates older than `max_age_days`
 (400). Late rows appear from the second fetch of their day on. `inject()` queues any
 documented (or broken) answer for a day (`bad-row`: the day's rows with an unreadable
-amount), `fail_pdf()` makes PDF downloads fail, and every request is recorded without the
+amount; `echo`: an error quoting the request, token included), `fail_pdf()` makes PDF
+downloads fail, and every request is recorded without the
 token.
 """
 
@@ -31,7 +32,7 @@ from syncd_amainvoice.sandbox.dataset import Dataset
 from syncd_amainvoice.sandbox.pdf import tiny_pdf
 
 ANSWERS = ("throttle-text", "throttle-json", "error", "params", "html", "empty", "truncated",
-           "server-error", "single", "object", "bad-row")
+           "server-error", "single", "object", "bad-row", "echo")
 
 
 class _Handler(EmulatorHandler):
@@ -152,6 +153,9 @@ class AmainvoiceEmulator(Emulator):
         injected = self.injected.take(unit) or self.injected.take("*")
         if injected is None and self._throttled():
             injected = ("throttle-json" if self.throttle_style == "json" else "throttle-text")
+        if injected == "echo":  # a proxy quoting the request back, token and all
+            return 400, "application/json", json.dumps(
+                {"error": f"cannot process paras={raw}"}), {**record, "answer": "echo"}
         if injected and injected not in ("single", "object", "bad-row"):
             return (*_broken(injected), {**record, "answer": injected})
         if kind == "tax":
