@@ -158,6 +158,28 @@ def test_category_option_overrides_the_automatic_choice(emulator, target):
                                             options=LexofficeOptions(category="Nope")))
 
 
+def test_categories_fall_back_to_the_file_when_the_endpoint_fails(emulator, tmp_path,
+                                                                   shared_specs):
+    spec = shared_specs / "lexoffice" / "posting-categories-sales.json"
+    emulator.state.inject("GET", r"^/v1/posting-categories$", 403, after_effect=False, times=9)
+    without = make_target(emulator, tmp_path)
+    with pytest.raises(PermanentError, match="posting-categories: HTTP 403"):
+        without.run_step("voucher", make_job(sample_document("nf")))
+    assert emulator.state.count(method="POST") == 0
+    target = make_target(emulator, tmp_path, categories_file=str(spec))
+    deliver(target, make_job(sample_document("fb")))
+    deliver(target, make_job(sample_document("eu", lines=[("50.00", "0")], country="FR",
+                                             company="Client SARL", vat_id="FR12345678901",
+                                             legal=LegalNotes(intra_eu=True))))
+    goods = vouchers(emulator, "RE-fb")[0].body["voucherItems"][0]["categoryId"]
+    assert goods == "8f8664a8-fd86-11e1-a21f-0800200c9a66"  # Warenverkäufe in the file
+    assert vouchers(emulator, "RE-eu")[0].body["contactId"]  # the file's rows need a contact
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"categories": [{"name": "Warenverkäufe"}]}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken.json: categories\[0\]: needs 'id'"):
+        make_target(emulator, tmp_path, categories_file=str(broken)).check()
+
+
 def test_per_buyer_contact_mode(emulator, tmp_path):
     target = make_target(emulator, tmp_path, contact="per-buyer")
     deliver(target, make_job(sample_document("p")))
@@ -187,6 +209,11 @@ def test_error_envelopes_become_one_line():
     assert describe({"message": "Endpoint request timed out"}) == "Endpoint request timed out"
     assert describe("Invalid or missing upload type.") == "Invalid or missing upload type."
     assert describe({"i18nKey": "missing_entity", "source": "file"}) == "file: missing_entity"
+    assert describe({"message": "Fehler in\nZeile 2\r\n"}) == "Fehler in Zeile 2"
+    assert describe({"IssueList": [{"i18nKey": "invalid_value", "source": "remark"},
+                                   {"i18nKey": "missing_entity", "source": "voucherDate"}]}) == \
+        "remark: invalid_value; voucherDate: missing_entity"
+    assert describe("  \n") == "empty error body"
 
 
 @pytest.mark.parametrize("how", ["wrong", "expired"])

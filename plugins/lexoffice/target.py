@@ -20,7 +20,7 @@ from syncd.errors import ConfigError, DeliveryError, PermanentError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
 from syncd_lexoffice import lookup
-from syncd_lexoffice.categories import Categories, Category, choose
+from syncd_lexoffice.categories import Categories, Category, choose, load_file
 from syncd_lexoffice.client import AmbiguousWrite, LexofficeApi
 from syncd_lexoffice.config import LexofficeConfig, LexofficeOptions
 from syncd_lexoffice.files import VoucherFiles, check_size
@@ -74,10 +74,26 @@ class LexofficeTarget(Target):
         with self._lock:
             if self._categories is None or self._profile is None:
                 self._profile = self.api.profile()
-                self._categories = Categories(self.api.posting_categories())
+                self._categories = Categories(self._category_rows())
             return self._categories, self._profile
 
+    def _category_rows(self) -> list[dict[str, Any]]:
+        """The account's list; `categories_file` when lexoffice cannot give it (the ids in
+        such a file may be stale, so the account's own list always wins)."""
+        try:
+            return self.api.posting_categories()
+        except DeliveryError as exc:
+            if self.config.categories_file is None:
+                raise
+            path = self.context.path(self.config.categories_file)
+            rows = load_file(path)
+            self.log.warning("posting categories from the fallback file", file=str(path),
+                             error=str(exc))
+            return rows
+
     def check(self) -> None:
+        if self.config.categories_file is not None:
+            load_file(self.context.path(self.config.categories_file))
         self._start()
 
     def steps(self, document: Document) -> Sequence[str]:

@@ -19,7 +19,6 @@ from syncd.testing.emulator import Recorded, RequestLog, TokenBucket
 from syncd_lexoffice import categories as names
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CONTACT_REQUIRED = {names.INTRA_EU, names.REVERSE_CHARGE, names.EXPORT}
 KNOWN_NAMES = [names.GOODS, "Dienstleistungen", "Einnahmen", names.INTRA_EU,
                names.REVERSE_CHARGE, names.EXPORT, "Dienstleistungen an Drittländer",
                names.SMALL_BUSINESS, names.DISTANCE_ORIGIN, "Elektronische Dienstleistungen",
@@ -38,7 +37,7 @@ def load_categories(specs_dir: Path | None) -> tuple[list[dict[str, Any]], str]:
                  for n in KNOWN_NAMES]
         origin = "built-in names with emulator ids (spec file absent)"
     return [{"id": cid, "name": name, "type": "income", "contactRequired": name in
-             CONTACT_REQUIRED, "splitAllowed": name != names.SMALL_BUSINESS,
+             names.CONTACT_REQUIRED, "splitAllowed": name != names.SMALL_BUSINESS,
              "groupName": "Einnahmen"} for cid, name in pairs], origin
 
 
