@@ -191,11 +191,22 @@ def test_per_buyer_contact_mode(emulator, tmp_path):
 
 # errors ----------------------------------------------------------------------------------------
 def test_406_is_permanent_and_names_the_field(emulator, target):
-    doc = sample_document("fr", lines=[("10.00", "0.20")], country="FR")  # origin principle
+    target.check()  # categories read at start; then the account's list changes
+    emulator.state.categories = [c for c in emulator.state.categories
+                                 if c["name"] != "Warenverkäufe"]
     with pytest.raises(PermanentError) as caught:
-        target.run_step("voucher", make_job(doc))
-    assert "HTTP 406: voucherItems[0].taxRatePercent: invalid_value" in str(caught.value)
+        target.run_step("voucher", make_job(sample_document("406")))
+    assert "HTTP 406: voucherItems[0].categoryId: invalid_value" in str(caught.value)
     assert caught.value.code == "406" and "\n" not in str(caught.value)
+
+
+def test_a_foreign_rate_outside_oss_is_refused_before_sending(emulator, target):
+    doc = sample_document("fr", lines=[("10.00", "0.20")], country="FR")  # origin principle
+    with pytest.raises(PermanentError, match=r"voucherItems\[0\].taxRatePercent 20 is not a "
+                                             r"German rate; .* distanceSalesPrinciple = "
+                                             r"DESTINATION \(category here: 'Fernverkauf'\)"):
+        target.run_step("voucher", make_job(doc))
+    assert emulator.state.count(method="POST") == 0
 
 
 def test_error_envelopes_become_one_line():
