@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 
 from syncd.errors import ConfigError, TransientError
 from syncd_lexoffice.config import LexofficeConfig
@@ -23,7 +24,10 @@ def emulator():
 def test_mark_paid_records_one_payment_through_the_web_app(emulator, tmp_path):
     target = make_target(emulator, tmp_path, mark_paid=True)
     doc = sample_document("p1", extra={"paid_date": "2026-03-16"})
-    job = deliver(target, make_job(doc))
+    with capture_logs() as logs:
+        job = deliver(target, make_job(doc))
+    [login] = [e for e in logs if e["event"].startswith("web app login")]
+    assert login["log_level"] == "warning" and "counted twice" in login["warning"]
     [voucher] = emulator.state.by_number("RE-p1")
     assert voucher.status == "paid" and job.steps["paid"].detail["date"] == "2026-03-16"
     assert emulator.state.payments == [{"voucher": voucher.id, "amount": 119,

@@ -333,6 +333,24 @@ def test_timeout_after_creation_is_looked_up_not_reposted(emulator, tmp_path):
     assert len(vouchers(emulator, "RE-slow")) == 1
 
 
+@pytest.mark.parametrize("behaviour", ["exact", "ignored", "undecoded"])
+def test_lookup_does_not_trust_the_number_filter(emulator, target, behaviour):
+    """Whatever lexoffice does with `voucherNumber`, a voucher that landed is found."""
+    emulator.state.number_filter = behaviour
+    deliver(target, make_job(sample_document("o", number="RE-O&1")))  # another voucher that day
+    emulator.state.inject("POST", r"^/v1/vouchers$", 504, after_effect=True)
+    job = make_job(sample_document("amp", number="RE-A&B<1>"))
+    with pytest.raises(AmbiguousWrite):
+        target.run_step("voucher", job)
+    lists = emulator.state.count(prefix="/v1/voucherlist")
+    found = target.find_step("voucher", job)
+    assert found is not None and found.ref == vouchers(emulator, "RE-A&B<1>")[0].id
+    assert emulator.state.count(prefix="/v1/voucherlist") - lists == (
+        2 if behaviour == "undecoded" else 1)  # the full day only when the filter found none
+    absent = make_job(sample_document("none", number="RE-N&1"))
+    assert target.find_step("voucher", absent) is None
+
+
 def test_run_again_after_an_ambiguous_post_looks_up_first(emulator, target):
     emulator.state.inject("POST", r"^/v1/vouchers$", 500, after_effect=True)
     job = make_job(sample_document("t2"))

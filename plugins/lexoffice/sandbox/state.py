@@ -102,6 +102,9 @@ class EmulatorState:
         self.key_valid = True
         self.bucket = TokenBucket(rate)
         self.window = window
+        self.number_filter = "exact"
+        """How voucherlist applies `voucherNumber` (disputed, NOTES 1.6): "exact" after
+        decoding the HTML entities, "ignored", or "undecoded" (compares the escaped text)."""
         self.categories, self.categories_origin = load_categories(specs_dir)
         self.profile = {"organizationId": str(uuid.uuid4()), "companyName": "Sandbox GmbH",
                         "taxType": "gross", "smallBusiness": small_business,
