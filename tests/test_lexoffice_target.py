@@ -312,6 +312,28 @@ def test_stored_pdf_and_einvoice_are_both_attached(emulator, target):
 
 
 # never twice -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("landed", [False, True])
+def test_a_failed_second_upload_sends_only_what_is_missing(emulator, target, landed):
+    """The PDF went up, the XML's upload failed (before or after lexoffice took it)."""
+    pdf, xml = b"%PDF-1.7 stored invoice two", b"<?xml version='1.0'?><Invoice n='2'/>"
+
+    def stored(role, name, media, data):
+        return StoredAttachment(name, media, role, hashlib.sha256(data).hexdigest(), len(data),
+                                lambda: data)
+
+    job = make_job(sample_document("xx"), attachments=(
+        stored(AttachmentRole.PDF, "RE-xx.pdf", "application/pdf", pdf),
+        stored(AttachmentRole.EINVOICE, "RE-xx.xml", "application/xml", xml)))
+    emulator.state.inject("POST", r"/files$", 500, after_effect=landed, every=2)
+    job = engine_like(target, job)
+    [voucher] = vouchers(emulator, "RE-xx")
+    assert sorted(emulator.state.files[hashlib.sha256(d).hexdigest()][0] for d in (pdf, xml)) \
+        == sorted(voucher.files)  # both files, each once
+    uploads = emulator.state.count(method="POST", prefix="/v1/vouchers/")
+    assert uploads == (2 if landed else 3)  # the PDF was never sent again
+    assert len(job.steps["file"].detail["files"]) == 2
+
+
 def test_504_after_creation_is_looked_up_not_reposted(emulator, target):
     emulator.state.inject("POST", r"^/v1/vouchers$", 504, after_effect=True)
     job = make_job(sample_document("t1"))

@@ -53,6 +53,8 @@ class LexofficeTarget(Target):
         self._index = lookup.VoucherIndex()
         self.files = VoucherFiles(context.renderer)
         self._ambiguous: set[str] = set()
+        self._landed: dict[str, list[str]] = {}
+        """voucher id → files a lookup found on it, while some of the document's are missing"""
         self._lock = threading.Lock()
         self._contact_lock = threading.Lock()
 
@@ -142,7 +144,7 @@ class LexofficeTarget(Target):
         if step == PAID:
             return self._paid_already(self._voucher_id(job))
         if step == FILE:
-            return self._attached_already(self._voucher_id(job))
+            return self._attached_already(job)
         return None
 
     @staticmethod
@@ -248,27 +250,44 @@ class LexofficeTarget(Target):
         self._contacts[name] = str(created["id"])
         return self._contacts[name]
 
-    def _attached_already(self, voucher_id: str) -> StepResult | None:
-        """The voucher's files when it has some: a re-rendered PDF may differ in its bytes,
-        so checksum dedup alone could attach a second copy after a lost answer."""
+    def _attached_already(self, job: Job) -> StepResult | None:
+        """The voucher's files when all of this document's are there. Fewer (the PDF landed,
+        the XML's upload failed) are remembered, so the file step sends only the rest: a
+        re-rendered PDF may differ in its bytes, so checksum dedup alone could attach a
+        second copy. Files go up in a fixed order and stop at the first failure, so the
+        voucher's first n files are the first n of the list."""
+        voucher_id = self._voucher_id(job)
         files = [str(f) for f in self.api.voucher(voucher_id).get("files") or []]
-        return StepResult(files[0], {"files": files, "found": True}) if files else None
+        if len(files) >= 2 or (files and len(files) >= len(self.files.gather(
+                job, self._document(job), einvoice=self._options(job).attach_einvoice))):
+            return StepResult(files[0], {"files": files, "found": True})  # PDF (+ XML) there
+        with self._lock:
+            self._landed[voucher_id] = files
+        return None
 
     def _files(self, job: Job) -> StepResult:
         document, voucher_id = self._document(job), self._voucher_id(job)
-        if job.steps[VOUCHER].detail.get("found"):  # an earlier run created it: files too?
-            attached = self._attached_already(voucher_id)
+        with self._lock:
+            landed = self._landed.pop(voucher_id, None)
+        if landed is None and job.steps[VOUCHER].detail.get("found"):
+            attached = self._attached_already(job)  # an earlier run created it: files too?
             if attached is not None:
                 return attached
+            with self._lock:
+                landed = self._landed.pop(voucher_id, None)
+        landed = landed or []
         ids: dict[str, str] = {}
-        for file in self.files.gather(job, document, einvoice=self._options(job).attach_einvoice):
+        wanted = self.files.gather(job, document, einvoice=self._options(job).attach_einvoice)
+        for file, file_id in zip(wanted, landed, strict=False):
+            ids[file.filename] = file_id
+        for file in wanted[len(landed):]:
             data = file.read()
             check_size(document, file.filename, len(data))
             answer = self.api.attach_file(voucher_id, file.filename, file.media_type, data)
             ids[file.filename] = str(answer.get("id") or "")
         self.files.forget(document)
         self.log.info("files attached", number=document.number, voucher=voucher_id,
-                      files=list(ids))
+                      files=list(ids), already=len(landed))
         return StepResult(next(iter(ids.values()), None), {"files": ids})
 
     @staticmethod
