@@ -100,3 +100,34 @@ def test_paid_date_falls_back_to_the_issue_date():
         date(2026, 2, 5)
     assert paid_date(sample_document("d", extra={"afterbuy:paid_date": "2026-02-07"})) == \
         date(2026, 2, 7)
+
+
+def test_a_voucher_settled_by_a_bank_match_meanwhile_gets_no_second_payment(emulator,
+                                                                             tmp_path):
+    """The paid step waited (e.g. for a fixed login) while lexoffice's bank matching paid the
+    voucher: recording a "Privat" payment as well would count the sale twice."""
+    from decimal import Decimal
+
+    target = make_target(emulator, tmp_path, mark_paid=True)
+    job = make_job(sample_document("bm"))
+    job = job.with_step("voucher", target.run_step("voucher", job))
+    job = job.with_step("file", target.run_step("file", job))
+    [voucher] = emulator.state.by_number("RE-bm")
+    voucher.paid = voucher.gross + Decimal("0.50")  # the bank match (overpaid: open < 0)
+    result = target.run_step("paid", job)
+    assert result.detail["found"] is True and emulator.state.payments == []
+    assert target.find_step("paid", job) is not None
+
+
+def test_a_partly_paid_voucher_gets_only_its_open_amount(emulator, tmp_path):
+    from decimal import Decimal
+
+    target = make_target(emulator, tmp_path, mark_paid=True)
+    job = make_job(sample_document("pp"))  # 119.00 gross
+    job = job.with_step("voucher", target.run_step("voucher", job))
+    job = job.with_step("file", target.run_step("file", job))
+    [voucher] = emulator.state.by_number("RE-pp")
+    voucher.paid = Decimal("19.00")
+    result = target.run_step("paid", job)
+    assert result.detail["amount"] == "100.00" and voucher.status == "paid"
+    assert [p["amount"] for p in emulator.state.payments] == [100]

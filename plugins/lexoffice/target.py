@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
 from syncd.errors import ConfigError, DeliveryError, PermanentError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
-from syncd_lexoffice import lookup
+from syncd_lexoffice import lookup, paid
 from syncd_lexoffice.categories import Categories, Category, choose, load_file
 from syncd_lexoffice.client import AmbiguousWrite, LexofficeApi
 from syncd_lexoffice.config import LexofficeConfig, LexofficeOptions
@@ -303,22 +302,28 @@ class LexofficeTarget(Target):
 
     # mark as paid (unofficial web-app route) -------------------------------------------------
     def _paid(self, job: Job) -> StepResult:
-        voucher_id = self._voucher_id(job)
-        document = job.document
-        day = paid_date(document)
-        self.webapp.record_payment(voucher_id, document.totals.gross, day)
+        """Records the open amount, not blindly the gross: a bank or PayPal match may have
+        paid the voucher (in part) while this step waited, e.g. for a fixed login."""
+        voucher_id, document = self._voucher_id(job), job.document
+        balance = paid.balance(self.api.payments(voucher_id), voucher_id)
+        if balance.settled:
+            self.log.warning("voucher already paid in lexoffice; no payment recorded",
+                             number=document.number, voucher=voucher_id)
+            return StepResult(voucher_id, balance.detail)
+        day = paid.paid_date(document)
+        amount = min(document.totals.gross, balance.open)
+        if amount != document.totals.gross:
+            self.log.warning("voucher partly paid in lexoffice; recording the open amount",
+                             number=document.number, voucher=voucher_id, open=str(amount))
+        self.webapp.record_payment(voucher_id, amount, day)
         self.log.warning("voucher marked paid through the web app (unofficial)",
                          number=document.number, voucher=voucher_id, date=day.isoformat())
-        return StepResult(voucher_id, {"amount": str(document.totals.gross),
-                                       "date": day.isoformat(),
+        return StepResult(voucher_id, {"amount": str(amount), "date": day.isoformat(),
                                        "method": self.config.payment_method})
 
     def _paid_already(self, voucher_id: str) -> StepResult | None:
-        payment = self.api.payments(voucher_id)
-        if str(payment.get("openAmount")) in ("0", "0.0", "0.00") or payment.get(
-                "paymentStatus") == "balanced":
-            return StepResult(voucher_id, {"paidDate": payment.get("paidDate"), "found": True})
-        return None
+        balance = paid.balance(self.api.payments(voucher_id), voucher_id)
+        return StepResult(voucher_id, balance.detail) if balance.settled else None
 
     @property
     def webapp(self) -> Any:
@@ -341,20 +346,5 @@ class LexofficeTarget(Target):
             self._webapp.close()
 
 
-def paid_date(document: Document) -> date:
-    """The document's paid date (`extra["paid_date"]` or a source's `"<source>:paid_date"`,
-    e.g. Afterbuy's "Bezahlt am", ISO) or else its invoice date."""
-    text = document.extra.get("paid_date") or document.extra.get("payment_date") or next(
-        (v for k, v in sorted(document.extra.items()) if k.endswith(":paid_date") and v), None)
-    if text:
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            raise PermanentError(f"document {document.identity}: extra.paid_date {text!r} is "
-                                 "not an ISO date", code="paid_date") from None
-    if document.issue_date is None:
-        raise PermanentError(f"document {document.identity}: no paid date and no issue date")
-    return document.issue_date
-
-
-__all__ = ["LexofficeTarget", "voucher_type"]
+paid_date = paid.paid_date
+__all__ = ["LexofficeTarget", "paid_date", "voucher_type"]
