@@ -76,3 +76,35 @@ def test_amazon_documents_become_lexoffice_vouchers_once(emulators, tmp_path):
     run_once(path)
     assert lexoffice.state.count(method="POST") == sent  # a second run sends nothing
     assert lexoffice.state.count(status=429) == 0
+
+
+def test_amazon_with_504s_after_creation_and_mark_paid_ends_with_each_voucher_once(
+        emulators, tmp_path):
+    amazon, lexoffice = emulators
+    lexoffice.state.inject("POST", r"^/v1/vouchers$", 504, after_effect=True, times=3, every=3)
+    data = {"company": COMPANY, "engine": {"backoff_base": "0.05s", "backoff_max": "0.2s",
+                                           "max_attempts": 8},
+            "plugins": {"amazon": amazon.config_values(**FAST, upload_interval="0.05s"),
+                        "lexoffice": lexoffice.config(mark_paid=True)},
+            "pipelines": [{"name": "amazon-lexoffice", "source": "amazon",
+                           "targets": ["amazon", "lexoffice"], "schedule": "12h"}]}
+    path = tmp_path / "syncd.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    for _ in range(4):  # the 504s leave deliveries waiting for their lookup
+        _code, docs = run_once(path)
+        if {d["state"] for d in docs.values()} <= {"done", "error"}:
+            break
+    states = {key: doc["state"] for key, doc in docs.items()}
+    assert sorted(states.values()).count("error") == 1  # the PLN shipment only
+    vouchers = list(lexoffice.state.vouchers.values())
+    assert lexoffice.state.count(status=504) == 3
+    numbers = [v.body["voucherNumber"] for v in vouchers]
+    assert len(vouchers) == 13 and len(set(numbers)) == 13  # each exactly once
+    assert all(len(v.files) == 1 for v in vouchers)
+    invoices = sorted(v.id for v in vouchers if v.body["type"] == "salesinvoice")
+    assert sorted(p["voucher"] for p in lexoffice.state.payments) == invoices  # paid once
+    assert lexoffice.state.violations == []  # the API key never went to the web app
+    sent = lexoffice.state.count(method="POST") + lexoffice.state.count(method="PUT", prefix="/")
+    run_once(path)
+    assert lexoffice.state.count(method="POST") + lexoffice.state.count(
+        method="PUT", prefix="/") == sent  # a second run sends nothing

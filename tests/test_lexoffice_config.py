@@ -31,6 +31,10 @@ def test_defaults_and_options(tmp_path, syncd_plugin):
     options = config.target_options("p", "lexoffice")
     assert isinstance(options, LexofficeOptions) and options.category == "Dienstleistungen"
     assert "k-123" not in str(config.redacted())
+    with_login = load(tmp_path, syncd_plugin, {"mark_paid": True, "login_email": "a@b.de",
+                                               "login_password": "pw-secret-9"})
+    assert "pw-secret-9" not in str(with_login.redacted())
+    assert "pw-secret-9" not in repr(with_login.plugin_configs["lexoffice"])
 
 
 def test_unknown_keys_are_named(tmp_path, syncd_plugin):

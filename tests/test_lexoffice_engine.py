@@ -94,7 +94,53 @@ def test_mark_paid_runs_as_its_own_step(run, emulator):
 
 def test_refused_key_stops_the_pipeline_without_hammering(run, emulator):
     engine, pipeline, _store = run(count=5, api_key="wrong-key")
-    with pytest.raises(ConfigError, match="401 Unauthorized"):
-        engine.run_cycle(pipeline)
-    assert emulator.state.count(status=401) == 1
+    for _cycle in range(3):  # the daemon runs the stopped pipeline again each poll interval
+        with pytest.raises(ConfigError, match="401 Unauthorized"):
+            engine.run_cycle(pipeline)
+    assert emulator.state.count(status=401) == 1 and emulator.state.count() == 1
     assert emulator.state.vouchers == {}
+
+
+@pytest.mark.parametrize("step", ["voucher", "file", "paid"])
+def test_a_worker_dying_after_a_step_landed_repeats_nothing(run, emulator, monkeypatch, step):
+    """Each step's crash point: the remote call succeeded, the worker died before the engine
+    committed it; the next worker looks that step up and runs only what is missing."""
+    import contextlib
+
+    import sqlalchemy as sa
+
+    from syncd.store.schema import deliveries
+    from syncd_lexoffice.target import LexofficeTarget
+
+    original = LexofficeTarget.run_step
+
+    def dying(self, name, job):
+        result = original(self, name, job)
+        if name == step:
+            raise SystemExit("killed")  # not an error the engine handles: a dying worker
+        return result
+
+    engine, pipeline, store = run(count=3, mark_paid=True)
+    monkeypatch.setattr(LexofficeTarget, "run_step", dying)
+    engine.pull(pipeline)
+    with contextlib.suppress(SystemExit):
+        engine.deliver(pipeline)
+    monkeypatch.setattr(LexofficeTarget, "run_step", original)
+    engine.close()
+    assert len(emulator.state.vouchers) == 1  # the first document got as far as `step`
+    with store.tx() as conn:  # the lease of the dead worker runs out
+        conn.execute(deliveries.update().values(
+            lease_expires_at=sa.select(deliveries.c.created_at).scalar_subquery()))
+    other = Engine(engine.config, store, host=engine.host)
+    try:
+        other.run_cycle(pipeline)
+    finally:
+        other.close()
+    assert store.counts() == {"to-lexoffice": {"done": 3}}
+    assert len(numbers(emulator)) == len(set(numbers(emulator))) == 3
+    assert all(len(v.files) == 1 for v in emulator.state.vouchers.values())
+    paid = [p["voucher"] for p in emulator.state.payments]
+    assert sorted(paid) == sorted(emulator.state.vouchers)  # each paid exactly once
+    posts = emulator.state.received.where(lambda r: r.method == "POST")
+    assert sum(r.path == "/v1/vouchers" for r in posts) == 3  # no voucher posted twice
+    assert sum(r.path.endswith("/files") for r in posts) == 3  # nor a file

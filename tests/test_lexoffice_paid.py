@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from pydantic import ValidationError
+from structlog.testing import capture_logs
 
 from syncd.errors import ConfigError, TransientError
 from syncd_lexoffice.config import LexofficeConfig
@@ -23,7 +24,10 @@ def emulator():
 def test_mark_paid_records_one_payment_through_the_web_app(emulator, tmp_path):
     target = make_target(emulator, tmp_path, mark_paid=True)
     doc = sample_document("p1", extra={"paid_date": "2026-03-16"})
-    job = deliver(target, make_job(doc))
+    with capture_logs() as logs:
+        job = deliver(target, make_job(doc))
+    [login] = [e for e in logs if e["event"].startswith("web app login")]
+    assert login["log_level"] == "warning" and "counted twice" in login["warning"]
     [voucher] = emulator.state.by_number("RE-p1")
     assert voucher.status == "paid" and job.steps["paid"].detail["date"] == "2026-03-16"
     assert emulator.state.payments == [{"voucher": voucher.id, "amount": 119,
@@ -96,3 +100,34 @@ def test_paid_date_falls_back_to_the_issue_date():
         date(2026, 2, 5)
     assert paid_date(sample_document("d", extra={"afterbuy:paid_date": "2026-02-07"})) == \
         date(2026, 2, 7)
+
+
+def test_a_voucher_settled_by_a_bank_match_meanwhile_gets_no_second_payment(emulator,
+                                                                             tmp_path):
+    """The paid step waited (e.g. for a fixed login) while lexoffice's bank matching paid the
+    voucher: recording a "Privat" payment as well would count the sale twice."""
+    from decimal import Decimal
+
+    target = make_target(emulator, tmp_path, mark_paid=True)
+    job = make_job(sample_document("bm"))
+    job = job.with_step("voucher", target.run_step("voucher", job))
+    job = job.with_step("file", target.run_step("file", job))
+    [voucher] = emulator.state.by_number("RE-bm")
+    voucher.paid = voucher.gross + Decimal("0.50")  # the bank match (overpaid: open < 0)
+    result = target.run_step("paid", job)
+    assert result.detail["found"] is True and emulator.state.payments == []
+    assert target.find_step("paid", job) is not None
+
+
+def test_a_partly_paid_voucher_gets_only_its_open_amount(emulator, tmp_path):
+    from decimal import Decimal
+
+    target = make_target(emulator, tmp_path, mark_paid=True)
+    job = make_job(sample_document("pp"))  # 119.00 gross
+    job = job.with_step("voucher", target.run_step("voucher", job))
+    job = job.with_step("file", target.run_step("file", job))
+    [voucher] = emulator.state.by_number("RE-pp")
+    voucher.paid = Decimal("19.00")
+    result = target.run_step("paid", job)
+    assert result.detail["amount"] == "100.00" and voucher.status == "paid"
+    assert [p["amount"] for p in emulator.state.payments] == [100]

@@ -158,6 +158,28 @@ def test_category_option_overrides_the_automatic_choice(emulator, target):
                                             options=LexofficeOptions(category="Nope")))
 
 
+def test_categories_fall_back_to_the_file_when_the_endpoint_fails(emulator, tmp_path,
+                                                                   shared_specs):
+    spec = shared_specs / "lexoffice" / "posting-categories-sales.json"
+    emulator.state.inject("GET", r"^/v1/posting-categories$", 403, after_effect=False, times=9)
+    without = make_target(emulator, tmp_path)
+    with pytest.raises(PermanentError, match="posting-categories: HTTP 403"):
+        without.run_step("voucher", make_job(sample_document("nf")))
+    assert emulator.state.count(method="POST") == 0
+    target = make_target(emulator, tmp_path, categories_file=str(spec))
+    deliver(target, make_job(sample_document("fb")))
+    deliver(target, make_job(sample_document("eu", lines=[("50.00", "0")], country="FR",
+                                             company="Client SARL", vat_id="FR12345678901",
+                                             legal=LegalNotes(intra_eu=True))))
+    goods = vouchers(emulator, "RE-fb")[0].body["voucherItems"][0]["categoryId"]
+    assert goods == "8f8664a8-fd86-11e1-a21f-0800200c9a66"  # Warenverkäufe in the file
+    assert vouchers(emulator, "RE-eu")[0].body["contactId"]  # the file's rows need a contact
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"categories": [{"name": "Warenverkäufe"}]}', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"broken.json: categories\[0\]: needs 'id'"):
+        make_target(emulator, tmp_path, categories_file=str(broken)).check()
+
+
 def test_per_buyer_contact_mode(emulator, tmp_path):
     target = make_target(emulator, tmp_path, contact="per-buyer")
     deliver(target, make_job(sample_document("p")))
@@ -169,11 +191,22 @@ def test_per_buyer_contact_mode(emulator, tmp_path):
 
 # errors ----------------------------------------------------------------------------------------
 def test_406_is_permanent_and_names_the_field(emulator, target):
-    doc = sample_document("fr", lines=[("10.00", "0.20")], country="FR")  # origin principle
+    target.check()  # categories read at start; then the account's list changes
+    emulator.state.categories = [c for c in emulator.state.categories
+                                 if c["name"] != "Warenverkäufe"]
     with pytest.raises(PermanentError) as caught:
-        target.run_step("voucher", make_job(doc))
-    assert "HTTP 406: voucherItems[0].taxRatePercent: invalid_value" in str(caught.value)
+        target.run_step("voucher", make_job(sample_document("406")))
+    assert "HTTP 406: voucherItems[0].categoryId: invalid_value" in str(caught.value)
     assert caught.value.code == "406" and "\n" not in str(caught.value)
+
+
+def test_a_foreign_rate_outside_oss_is_refused_before_sending(emulator, target):
+    doc = sample_document("fr", lines=[("10.00", "0.20")], country="FR")  # origin principle
+    with pytest.raises(PermanentError, match=r"voucherItems\[0\].taxRatePercent 20 is not a "
+                                             r"German rate; .* distanceSalesPrinciple = "
+                                             r"DESTINATION \(category here: 'Fernverkauf'\)"):
+        target.run_step("voucher", make_job(doc))
+    assert emulator.state.count(method="POST") == 0
 
 
 def test_error_envelopes_become_one_line():
@@ -187,6 +220,11 @@ def test_error_envelopes_become_one_line():
     assert describe({"message": "Endpoint request timed out"}) == "Endpoint request timed out"
     assert describe("Invalid or missing upload type.") == "Invalid or missing upload type."
     assert describe({"i18nKey": "missing_entity", "source": "file"}) == "file: missing_entity"
+    assert describe({"message": "Fehler in\nZeile 2\r\n"}) == "Fehler in Zeile 2"
+    assert describe({"IssueList": [{"i18nKey": "invalid_value", "source": "remark"},
+                                   {"i18nKey": "missing_entity", "source": "voucherDate"}]}) == \
+        "remark: invalid_value; voucherDate: missing_entity"
+    assert describe("  \n") == "empty error body"
 
 
 @pytest.mark.parametrize("how", ["wrong", "expired"])
@@ -274,6 +312,28 @@ def test_stored_pdf_and_einvoice_are_both_attached(emulator, target):
 
 
 # never twice -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("landed", [False, True])
+def test_a_failed_second_upload_sends_only_what_is_missing(emulator, target, landed):
+    """The PDF went up, the XML's upload failed (before or after lexoffice took it)."""
+    pdf, xml = b"%PDF-1.7 stored invoice two", b"<?xml version='1.0'?><Invoice n='2'/>"
+
+    def stored(role, name, media, data):
+        return StoredAttachment(name, media, role, hashlib.sha256(data).hexdigest(), len(data),
+                                lambda: data)
+
+    job = make_job(sample_document("xx"), attachments=(
+        stored(AttachmentRole.PDF, "RE-xx.pdf", "application/pdf", pdf),
+        stored(AttachmentRole.EINVOICE, "RE-xx.xml", "application/xml", xml)))
+    emulator.state.inject("POST", r"/files$", 500, after_effect=landed, every=2)
+    job = engine_like(target, job)
+    [voucher] = vouchers(emulator, "RE-xx")
+    assert sorted(emulator.state.files[hashlib.sha256(d).hexdigest()][0] for d in (pdf, xml)) \
+        == sorted(voucher.files)  # both files, each once
+    uploads = emulator.state.count(method="POST", prefix="/v1/vouchers/")
+    assert uploads == (2 if landed else 3)  # the PDF was never sent again
+    assert len(job.steps["file"].detail["files"]) == 2
+
+
 def test_504_after_creation_is_looked_up_not_reposted(emulator, target):
     emulator.state.inject("POST", r"^/v1/vouchers$", 504, after_effect=True)
     job = make_job(sample_document("t1"))
@@ -293,6 +353,24 @@ def test_timeout_after_creation_is_looked_up_not_reposted(emulator, tmp_path):
     job = engine_like(target, job)
     assert job.steps["voucher"].detail["found"] is True
     assert len(vouchers(emulator, "RE-slow")) == 1
+
+
+@pytest.mark.parametrize("behaviour", ["exact", "ignored", "undecoded"])
+def test_lookup_does_not_trust_the_number_filter(emulator, target, behaviour):
+    """Whatever lexoffice does with `voucherNumber`, a voucher that landed is found."""
+    emulator.state.number_filter = behaviour
+    deliver(target, make_job(sample_document("o", number="RE-O&1")))  # another voucher that day
+    emulator.state.inject("POST", r"^/v1/vouchers$", 504, after_effect=True)
+    job = make_job(sample_document("amp", number="RE-A&B<1>"))
+    with pytest.raises(AmbiguousWrite):
+        target.run_step("voucher", job)
+    lists = emulator.state.count(prefix="/v1/voucherlist")
+    found = target.find_step("voucher", job)
+    assert found is not None and found.ref == vouchers(emulator, "RE-A&B<1>")[0].id
+    assert emulator.state.count(prefix="/v1/voucherlist") - lists == (
+        2 if behaviour == "undecoded" else 1)  # the full day only when the filter found none
+    absent = make_job(sample_document("none", number="RE-N&1"))
+    assert target.find_step("voucher", absent) is None
 
 
 def test_run_again_after_an_ambiguous_post_looks_up_first(emulator, target):

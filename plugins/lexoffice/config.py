@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
@@ -29,6 +30,10 @@ class LexofficeConfig(PluginConfig):
     payment_method: str = Field(default="personal",
                                 description="The web app's payment method code ('personal' "
                                             "is Zahlart Privat)")
+    categories_file: Path | None = Field(
+        default=None, description="Posting categories used when GET /v1/posting-categories "
+        "fails (e.g. the shared specs' posting-categories-sales.json); relative to the config "
+        "file")
     request_timeout: float = Field(default=35.0, gt=0,
                                    description="Seconds; the gateway gives up after 30 s")
     invoice_series: str = "RE-{year}-{seq:06d}"

@@ -19,7 +19,12 @@ AUTH_PROBLEM = ("lexoffice rejected the API key (401 Unauthorized): it is wrong,
 
 
 def describe(body: Any) -> str:
-    """`voucherItems[0].taxRatePercent: invalid_value` for a legacy IssueList, and so on."""
+    """`voucherItems[0].taxRatePercent: invalid_value` for a legacy IssueList, and so on;
+    always one line (messages may carry line breaks, error lists and logs want one line)."""
+    return " ".join(_describe(body).split())[:1000] or "empty error body"
+
+
+def _describe(body: Any) -> str:
     if isinstance(body, str):
         return body.strip() or "empty error body"
     if isinstance(body, dict):

@@ -134,11 +134,28 @@ def prefetch(api: LexofficeApi, index: VoucherIndex, documents: list[Document]) 
 
 
 def find_one(api: LexofficeApi, document: Document) -> Match | None:
-    """Live lookup of one document: its day, filtered by number, matched client side."""
+    """Live lookup of one document on its day, matched on the client side.
+
+    First with the `voucherNumber` filter (one request when it works and the voucher is
+    there). How lexoffice applies that filter is disputed (exact, ignored, or comparing the
+    HTML-escaped value: NOTES 1.6), so an empty answer is not believed: the whole day is then
+    listed without it, unless the filtered answer already held other numbers (the filter was
+    ignored, so that was the whole day) or the day is beyond the 10,000 window.
+    """
     day = document.issue_date
     if day is None or not document.number:
         return None
+    ignored = False
     for match in list_range(api, day, day, number=document.number):
         if matches(document, match):
             return match
+        ignored = ignored or match.number != document.number
+    if ignored:
+        return None
+    try:
+        for match in list_range(api, day, day):
+            if matches(document, match):
+                return match
+    except _DayTooFull:
+        pass  # more than 10,000 vouchers on that day: the filtered answer has to do
     return None

@@ -12,8 +12,10 @@ from typing import Any
 
 from syncd.errors import PermanentError
 from syncd.model import Document, DocumentKind
-from syncd_lexoffice.categories import Category
+from syncd_lexoffice.categories import OSS_CATEGORIES, Category
 
+BOOKKEEPING_RATES = frozenset(Decimal(r) for r in ("0", "5", "7", "16", "19"))
+"""The tax rates a bookkeeping voucher takes outside the OSS categories (NOTES 1.4)."""
 VOUCHER_TYPES = {DocumentKind.INVOICE: "salesinvoice",
                  DocumentKind.CREDIT_NOTE: "salescreditnote"}
 
@@ -90,6 +92,13 @@ def voucher_body(document: Document, category: Category, *, contact_id: str | No
         raise PermanentError(f"document {ident}: posting category {category.name!r} does not "
                              f"allow several tax rates ({len(rows)} on this document)",
                              code="splitAllowed")
+    for i, row in enumerate(rows):
+        if percent(row.rate) not in BOOKKEEPING_RATES and category.name not in OSS_CATEGORIES:
+            raise PermanentError(
+                f"document {ident}: voucherItems[{i}].taxRatePercent {percent(row.rate)} is "
+                f"not a German rate; lexoffice books it only in an OSS category, i.e. with "
+                f"the organisation's distanceSalesPrinciple = DESTINATION (category here: "
+                f"{category.name!r})", code="taxRatePercent")
     items = [{"amount": row.gross, "taxAmount": row.vat, "taxRatePercent": percent(row.rate),
               "categoryId": category.id} for row in rows]
     gross = sum((row.gross for row in rows), Decimal(0))

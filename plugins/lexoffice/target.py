@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from syncd.connectors import NumberSeries, RemoteRef, StepResult, Target
 from syncd.errors import ConfigError, DeliveryError, PermanentError
 from syncd.jobs import Job
 from syncd.model import AttachmentRole, Document, DocumentKind, LinkKind
-from syncd_lexoffice import lookup
-from syncd_lexoffice.categories import Categories, Category, choose
+from syncd_lexoffice import lookup, paid
+from syncd_lexoffice.categories import Categories, Category, choose, load_file
 from syncd_lexoffice.client import AmbiguousWrite, LexofficeApi
 from syncd_lexoffice.config import LexofficeConfig, LexofficeOptions
 from syncd_lexoffice.files import VoucherFiles, check_size
@@ -53,6 +52,8 @@ class LexofficeTarget(Target):
         self._index = lookup.VoucherIndex()
         self.files = VoucherFiles(context.renderer)
         self._ambiguous: set[str] = set()
+        self._landed: dict[str, list[str]] = {}
+        """voucher id → files a lookup found on it, while some of the document's are missing"""
         self._lock = threading.Lock()
         self._contact_lock = threading.Lock()
 
@@ -74,10 +75,26 @@ class LexofficeTarget(Target):
         with self._lock:
             if self._categories is None or self._profile is None:
                 self._profile = self.api.profile()
-                self._categories = Categories(self.api.posting_categories())
+                self._categories = Categories(self._category_rows())
             return self._categories, self._profile
 
+    def _category_rows(self) -> list[dict[str, Any]]:
+        """The account's list; `categories_file` when lexoffice cannot give it (the ids in
+        such a file may be stale, so the account's own list always wins)."""
+        try:
+            return self.api.posting_categories()
+        except DeliveryError as exc:
+            if self.config.categories_file is None:
+                raise
+            path = self.context.path(self.config.categories_file)
+            rows = load_file(path)
+            self.log.warning("posting categories from the fallback file", file=str(path),
+                             error=str(exc))
+            return rows
+
     def check(self) -> None:
+        if self.config.categories_file is not None:
+            load_file(self.context.path(self.config.categories_file))
         self._start()
 
     def steps(self, document: Document) -> Sequence[str]:
@@ -126,7 +143,7 @@ class LexofficeTarget(Target):
         if step == PAID:
             return self._paid_already(self._voucher_id(job))
         if step == FILE:
-            return self._attached_already(self._voucher_id(job))
+            return self._attached_already(job)
         return None
 
     @staticmethod
@@ -232,27 +249,44 @@ class LexofficeTarget(Target):
         self._contacts[name] = str(created["id"])
         return self._contacts[name]
 
-    def _attached_already(self, voucher_id: str) -> StepResult | None:
-        """The voucher's files when it has some: a re-rendered PDF may differ in its bytes,
-        so checksum dedup alone could attach a second copy after a lost answer."""
+    def _attached_already(self, job: Job) -> StepResult | None:
+        """The voucher's files when all of this document's are there. Fewer (the PDF landed,
+        the XML's upload failed) are remembered, so the file step sends only the rest: a
+        re-rendered PDF may differ in its bytes, so checksum dedup alone could attach a
+        second copy. Files go up in a fixed order and stop at the first failure, so the
+        voucher's first n files are the first n of the list."""
+        voucher_id = self._voucher_id(job)
         files = [str(f) for f in self.api.voucher(voucher_id).get("files") or []]
-        return StepResult(files[0], {"files": files, "found": True}) if files else None
+        if len(files) >= 2 or (files and len(files) >= len(self.files.gather(
+                job, self._document(job), einvoice=self._options(job).attach_einvoice))):
+            return StepResult(files[0], {"files": files, "found": True})  # PDF (+ XML) there
+        with self._lock:
+            self._landed[voucher_id] = files
+        return None
 
     def _files(self, job: Job) -> StepResult:
         document, voucher_id = self._document(job), self._voucher_id(job)
-        if job.steps[VOUCHER].detail.get("found"):  # an earlier run created it: files too?
-            attached = self._attached_already(voucher_id)
+        with self._lock:
+            landed = self._landed.pop(voucher_id, None)
+        if landed is None and job.steps[VOUCHER].detail.get("found"):
+            attached = self._attached_already(job)  # an earlier run created it: files too?
             if attached is not None:
                 return attached
+            with self._lock:
+                landed = self._landed.pop(voucher_id, None)
+        landed = landed or []
         ids: dict[str, str] = {}
-        for file in self.files.gather(job, document, einvoice=self._options(job).attach_einvoice):
+        wanted = self.files.gather(job, document, einvoice=self._options(job).attach_einvoice)
+        for file, file_id in zip(wanted, landed, strict=False):
+            ids[file.filename] = file_id
+        for file in wanted[len(landed):]:
             data = file.read()
             check_size(document, file.filename, len(data))
             answer = self.api.attach_file(voucher_id, file.filename, file.media_type, data)
             ids[file.filename] = str(answer.get("id") or "")
         self.files.forget(document)
         self.log.info("files attached", number=document.number, voucher=voucher_id,
-                      files=list(ids))
+                      files=list(ids), already=len(landed))
         return StepResult(next(iter(ids.values()), None), {"files": ids})
 
     @staticmethod
@@ -268,22 +302,28 @@ class LexofficeTarget(Target):
 
     # mark as paid (unofficial web-app route) -------------------------------------------------
     def _paid(self, job: Job) -> StepResult:
-        voucher_id = self._voucher_id(job)
-        document = job.document
-        day = paid_date(document)
-        self.webapp.record_payment(voucher_id, document.totals.gross, day)
+        """Records the open amount, not blindly the gross: a bank or PayPal match may have
+        paid the voucher (in part) while this step waited, e.g. for a fixed login."""
+        voucher_id, document = self._voucher_id(job), job.document
+        balance = paid.balance(self.api.payments(voucher_id), voucher_id)
+        if balance.settled:
+            self.log.warning("voucher already paid in lexoffice; no payment recorded",
+                             number=document.number, voucher=voucher_id)
+            return StepResult(voucher_id, balance.detail)
+        day = paid.paid_date(document)
+        amount = min(document.totals.gross, balance.open)
+        if amount != document.totals.gross:
+            self.log.warning("voucher partly paid in lexoffice; recording the open amount",
+                             number=document.number, voucher=voucher_id, open=str(amount))
+        self.webapp.record_payment(voucher_id, amount, day)
         self.log.warning("voucher marked paid through the web app (unofficial)",
                          number=document.number, voucher=voucher_id, date=day.isoformat())
-        return StepResult(voucher_id, {"amount": str(document.totals.gross),
-                                       "date": day.isoformat(),
+        return StepResult(voucher_id, {"amount": str(amount), "date": day.isoformat(),
                                        "method": self.config.payment_method})
 
     def _paid_already(self, voucher_id: str) -> StepResult | None:
-        payment = self.api.payments(voucher_id)
-        if str(payment.get("openAmount")) in ("0", "0.0", "0.00") or payment.get(
-                "paymentStatus") == "balanced":
-            return StepResult(voucher_id, {"paidDate": payment.get("paidDate"), "found": True})
-        return None
+        balance = paid.balance(self.api.payments(voucher_id), voucher_id)
+        return StepResult(voucher_id, balance.detail) if balance.settled else None
 
     @property
     def webapp(self) -> Any:
@@ -306,20 +346,5 @@ class LexofficeTarget(Target):
             self._webapp.close()
 
 
-def paid_date(document: Document) -> date:
-    """The document's paid date (`extra["paid_date"]` or a source's `"<source>:paid_date"`,
-    e.g. Afterbuy's "Bezahlt am", ISO) or else its invoice date."""
-    text = document.extra.get("paid_date") or document.extra.get("payment_date") or next(
-        (v for k, v in sorted(document.extra.items()) if k.endswith(":paid_date") and v), None)
-    if text:
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            raise PermanentError(f"document {document.identity}: extra.paid_date {text!r} is "
-                                 "not an ISO date", code="paid_date") from None
-    if document.issue_date is None:
-        raise PermanentError(f"document {document.identity}: no paid date and no issue date")
-    return document.issue_date
-
-
-__all__ = ["LexofficeTarget", "voucher_type"]
+paid_date = paid.paid_date
+__all__ = ["LexofficeTarget", "paid_date", "voucher_type"]

@@ -70,13 +70,15 @@ def sample_document(key: str = "1", *, number: str | None = None, kind: str = "i
 
 
 def make_target(emulator: Any, tmp: Path, *, renderer: Any = None, rate: float | None = None,
-                **config: Any) -> LexofficeTarget:
+                http: Any = None, **config: Any) -> LexofficeTarget:
+    """A target on `emulator`; `http` (a `syncd.http.HttpClients`) shares limiters as the
+    engine's factory does, else the target gets a private one."""
     values = emulator.config(**config)
     if rate is not None:
         values["requests_per_second"] = rate
     cfg = LexofficeConfig.model_validate(values)
     context = ConnectorContext(plugin="lexoffice", data_dir=tmp, endpoint="lexoffice",
-                               pipeline="test", renderer=renderer or TinyRenderer())
+                               pipeline="test", renderer=renderer or TinyRenderer(), http=http)
     return LexofficeTarget(cfg, context)
 
 

@@ -29,6 +29,9 @@ log = get_logger("syncd_lexoffice.webapp")
 LOGIN = "/grld-public/login/authorize"
 PAYMENT = "/grld-rest/personalsalesinvoiceservice/1/v100/payment/{id}"
 COOKIE = "grldJWT"
+DOUBLE_COUNT = ("payments are booked as 'Privat' (transit), not against a bank account: do not "
+                "assign the later bank or PayPal transaction to these vouchers again, or the "
+                "sale is counted twice")
 
 
 class WebAppSession:
@@ -70,7 +73,8 @@ class WebAppSession:
                                  f"without a session cookie; the unofficial route may have "
                                  "changed (set mark_paid = false)", code="webapp")
         self.logged_in = True
-        log.info("web app login", email=self.email)
+        log.warning("web app login for mark_paid (unofficial route)", email=self.email,
+                    warning=DOUBLE_COUNT)
 
     def record_payment(self, voucher_id: str, amount: Decimal, day: date) -> dict[str, Any]:
         """PUT the payment; logs in first and once more when the session has expired."""

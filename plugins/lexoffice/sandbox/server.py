@@ -213,7 +213,9 @@ class LexofficeEmulator(Emulator):
             raise regular(400, path, "Maximum search window size exceeded")
         types, statuses = arg["voucherType"].split(","), arg["voucherStatus"].split(",")
         number = arg.get("voucherNumber")
-        if number is not None:
+        if number is not None and self.state.number_filter == "ignored":
+            number = None
+        elif number is not None and self.state.number_filter == "exact":
             number = number.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
         with self.state.lock:
             rows = [v for v in self.state.vouchers.values()

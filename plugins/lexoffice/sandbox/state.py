@@ -19,7 +19,6 @@ from syncd.testing.emulator import Recorded, RequestLog, TokenBucket
 from syncd_lexoffice import categories as names
 
 BERLIN = ZoneInfo("Europe/Berlin")
-CONTACT_REQUIRED = {names.INTRA_EU, names.REVERSE_CHARGE, names.EXPORT}
 KNOWN_NAMES = [names.GOODS, "Dienstleistungen", "Einnahmen", names.INTRA_EU,
                names.REVERSE_CHARGE, names.EXPORT, "Dienstleistungen an Drittländer",
                names.SMALL_BUSINESS, names.DISTANCE_ORIGIN, "Elektronische Dienstleistungen",
@@ -38,7 +37,7 @@ def load_categories(specs_dir: Path | None) -> tuple[list[dict[str, Any]], str]:
                  for n in KNOWN_NAMES]
         origin = "built-in names with emulator ids (spec file absent)"
     return [{"id": cid, "name": name, "type": "income", "contactRequired": name in
-             CONTACT_REQUIRED, "splitAllowed": name != names.SMALL_BUSINESS,
+             names.CONTACT_REQUIRED, "splitAllowed": name != names.SMALL_BUSINESS,
              "groupName": "Einnahmen"} for cid, name in pairs], origin
 
 
@@ -103,6 +102,9 @@ class EmulatorState:
         self.key_valid = True
         self.bucket = TokenBucket(rate)
         self.window = window
+        self.number_filter = "exact"
+        """How voucherlist applies `voucherNumber` (disputed, NOTES 1.6): "exact" after
+        decoding the HTML entities, "ignored", or "undecoded" (compares the escaped text)."""
         self.categories, self.categories_origin = load_categories(specs_dir)
         self.profile = {"organizationId": str(uuid.uuid4()), "companyName": "Sandbox GmbH",
                         "taxType": "gross", "smallBusiness": small_business,

@@ -14,12 +14,12 @@ from typing import Any
 
 from syncd.log import get_logger
 from syncd_lexoffice.categories import OSS_CATEGORIES
+from syncd_lexoffice.mapping import BOOKKEEPING_RATES
 
 log = get_logger("syncd_lexoffice.sandbox")
 REQUIRED = ("type", "voucherDate", "totalGrossAmount", "totalTaxAmount", "taxType",
             "voucherItems")
 ITEM_REQUIRED = ("amount", "taxAmount", "taxRatePercent", "categoryId")
-BOOKKEEPING_RATES = {Decimal(r) for r in ("0", "5", "7", "16", "19")}
 
 
 def issue(source: str | None, key: str, kind: str = "validation_failure") -> dict[str, Any]:
