@@ -1,7 +1,7 @@
 """Validation of emulator traffic: Amazon's official Swagger models when present, else our own.
 
 The models live outside the project (../shared/specs/amazon, or $SYNCD_AMAZON_SPECS). Without
-them (or without jsonschema) the emulator still checks every required field of the bodies it
+them the emulator still checks every required field of the bodies it
 receives and sends, with their types and list sizes (`OWN_CHECKS`, written from the SP-API
 documentation), and says which of the two ran (`checks`, `summary()`, `GET /_records`).
 """
@@ -87,13 +87,7 @@ class SpecValidator:
         self.models: dict[str, dict[str, Any]] = {}
         self.reason = ""
         self.checked = 0
-        try:
-            import jsonschema  # test extra; optional at runtime
-        except ImportError:
-            jsonschema = None
-        if jsonschema is None:
-            self.reason = "jsonschema is not installed"
-        elif folder is None or not folder.is_dir():
+        if folder is None or not folder.is_dir():
             self.reason = f"the Amazon models are not available ({folder or 'no folder'})"
         else:
             for name, file in FILES.items():
@@ -102,7 +96,6 @@ class SpecValidator:
                     self.models[name] = json.loads(path.read_text(encoding="utf-8"))
             if not self.models:
                 self.reason = f"no Amazon model files in {folder}"
-        self._jsonschema = jsonschema
         if self.enabled:
             log.info("sandbox validates traffic against the official models",
                      folder=str(folder), models=sorted(self.models))
@@ -112,7 +105,7 @@ class SpecValidator:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.models) and self._jsonschema is not None
+        return bool(self.models)
 
     @property
     def checks(self) -> str:
@@ -129,10 +122,12 @@ class SpecValidator:
     def _errors(self, model: str, definition: str, body: Any) -> list[str]:
         self.checked += 1
         spec = self.models.get(model)
-        if spec is None or self._jsonschema is None:
+        if spec is None:
             return own_check(definition, body)
+        import jsonschema  # loaded only when the models are there
+
         schema = {"$ref": f"#/definitions/{definition}", "definitions": spec["definitions"]}
-        validator = self._jsonschema.Draft4Validator(schema)
+        validator = jsonschema.Draft4Validator(schema)
         return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
                 for e in validator.iter_errors(body)]
 

@@ -38,13 +38,10 @@ class VoucherValidator:
         self.schema_source = "own required-field checks"
         self.validator: Any = None
         path = specs_dir / "voucher-create.schema.json" if specs_dir else None
-        try:
-            import jsonschema
-        except ImportError:
-            jsonschema = None  # type: ignore[assignment]
-        if path is None or not path.is_file() or jsonschema is None:
-            why = "jsonschema is not installed" if jsonschema is None else (
-                "voucher-create.schema.json not found")
+        import jsonschema  # loaded only when an emulator starts
+
+        if path is None or not path.is_file():
+            why = "voucher-create.schema.json not found"
             log.warning("lexoffice emulator: no JSON Schema validation", reason=why)
             self.schema_source += f" ({why})"
             return

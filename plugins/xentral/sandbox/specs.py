@@ -51,21 +51,17 @@ class SpecValidator:
         self.specs: dict[str, dict[str, Any]] = {}
         self.reason = ""
         self._cache: dict[tuple[str, ...], Any] = {}
-        try:
-            import openapi_schema_validator
-        except ImportError:
-            self.reason = "openapi-schema-validator is not installed"
-            openapi_schema_validator = None  # type: ignore[assignment]
-        if openapi_schema_validator is not None:
-            if folder is None or not folder.is_dir():
-                self.reason = ("the Xentral OpenAPI files are not available "
-                               f"({folder or 'no folder'})")
-            else:
-                for name, file in (("v3", V3_FILE), ("v1", V1_FILE)):
-                    if (folder / file).is_file():
-                        self.specs[name] = json.loads((folder / file).read_text("utf-8"))
-                if not self.specs:
-                    self.reason = f"no Xentral OpenAPI files in {folder}"
+        import openapi_schema_validator  # loaded only when an emulator starts
+
+        if folder is None or not folder.is_dir():
+            self.reason = ("the Xentral OpenAPI files are not available "
+                           f"({folder or 'no folder'})")
+        else:
+            for name, file in (("v3", V3_FILE), ("v1", V1_FILE)):
+                if (folder / file).is_file():
+                    self.specs[name] = json.loads((folder / file).read_text("utf-8"))
+            if not self.specs:
+                self.reason = f"no Xentral OpenAPI files in {folder}"
         self._oas = openapi_schema_validator
         if self.enabled:
             log.info("xentral sandbox validates requests against the OpenAPI files",
