@@ -198,18 +198,40 @@ class LinkKind(StrEnum):
     """An invoice's (or credit note's) order document."""
 
 
+class LinkMatch(Frozen):
+    """Names a linked document by references, for a source that does not know its key.
+
+    E.g. a return knows its shipment's shipping id, not the key of the shipment's invoice.
+    The engine resolves it when the delivery is claimed: the first received document of the
+    same source, of the link's kind (invoice or order), whose references carry these ids.
+    """
+
+    shipping_id: str = Field(min_length=1, max_length=200)
+    order_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class Link(Frozen):
     """A reference to another document of the same source (or of `source`).
 
-    When `required`, the engine delivers this document to a target only after the linked
-    document's delivery to the same target is `done` (waiting costs no retry attempt), and the
-    target finds the linked number, date and remote id in `Job.links[kind]`.
+    The linked document is named by its `source_key` or, when the source knows only its
+    references, by `match` (exactly one of the two). When `required`, the engine delivers
+    this document to a target only after the linked document's delivery to the same target
+    is `done` (waiting costs no retry attempt), and the target finds the linked number, date
+    and remote id in `Job.links[kind]`.
     """
 
     kind: LinkKind
-    source_key: str
+    source_key: str | None = None
     source: str | None = None
     required: bool = True
+    match: LinkMatch | None = None
+
+    @model_validator(mode="after")
+    def _names_one_document(self) -> Link:
+        if (self.source_key is None) == (self.match is None):
+            raise ValueError("a link names its document by source_key or by match, "
+                             "exactly one of them")
+        return self
 
 
 class Line(Frozen):
