@@ -1,5 +1,6 @@
-"""Links by references (`LinkMatch`): the engine finds the linked document by shipping id,
-waits (and is woken) while none has arrived, on SQLite and PostgreSQL."""
+"""Engine state read for connectors: links by references (`LinkMatch`) found by shipping id,
+waiting (and woken) while none has arrived, and a target's open deliveries (`Deliveries`), on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -111,3 +112,23 @@ def test_an_optional_match_that_answers_nothing_does_not_hold_the_delivery(
     store.ingest("p", "test", ["t"], [credit], None)
     (c,) = claim(store)
     assert c.links == {}
+
+
+def test_a_targets_open_deliveries_are_read_from_the_store(store, make_document):
+    """`ConnectorContext.deliveries` (`StoreDeliveries`): not-done deliveries of one
+    pipeline's target, oldest first, with their documents."""
+    from syncd.store.open_deliveries import StoreDeliveries
+
+    docs = [make_document(f"k{i}", references=References(shipping_id=f"S{i}"))
+            for i in range(3)]
+    store.ingest("p", "test", ["t", "u"], docs, None)
+    store.ingest("q", "test", ["t"], [make_document("other")], None)
+    mine = StoreDeliveries(store, "p", "t")
+    assert [(o.source_key, o.state) for o in mine.open()] == [
+        ("k0", "waiting"), ("k1", "waiting"), ("k2", "waiting")]
+    claimed = [c for c in claim(store) if c.target == "t"]
+    done(store, next(c for c in claimed if c.document.source_key == "k1"), "R-1")
+    got = list(mine.open())
+    assert [(o.source_key, o.state) for o in got] == [("k0", "processing"),
+                                                       ("k2", "processing")]
+    assert got[0].document.references.shipping_id == "S0"
