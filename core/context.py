@@ -2,8 +2,9 @@
 
 Everything a connector may need from syncd lives here with a precise type: where its files
 go, who the seller is, its logger, the renderer, the shared HTTP client factory, the
-pipeline's inbox of pushed files and the seller's time zone. Connectors keep no state of their
-own: cursors, steps, attachments and remote ids are the engine's.
+pipeline's inbox of pushed files, a target's deliveries still open and the seller's time zone.
+Connectors keep no state of their own: cursors, steps, attachments and remote ids are the
+engine's, and what a connector needs to know of them it reads here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from syncd.model import Seller
+from syncd.model import Document, Seller
 
 if TYPE_CHECKING:
     import structlog
@@ -60,6 +61,25 @@ class Inbox(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OpenDelivery:
+    """A delivery of the pipeline to the target that is not `done` (nor `revised`) yet."""
+
+    source_key: str
+    state: str
+    """waiting | processing | error | manual"""
+    document: Document
+
+
+class Deliveries(Protocol):
+    """A target's deliveries in its pipeline, read-only, as every worker's store has them
+    (e.g. Amazon's upload-deadline warnings: the invoices not uploaded yet)."""
+
+    def open(self) -> Iterator[OpenDelivery]:
+        """The deliveries not done yet, oldest first."""
+        ...
+
+
 @dataclass
 class ConnectorContext:
     """Built per pipeline and endpoint by `syncd.engine.runtime.build_connector`."""
@@ -79,6 +99,8 @@ class ConnectorContext:
     """The shared HTTP client factory: retries, timeouts, rate limits, secret-safe logs."""
     inbox: Inbox | None = None
     """Pushed files for this pipeline (sources only)."""
+    deliveries: Deliveries | None = None
+    """This target's open deliveries in this pipeline (targets only)."""
     base_dir: Path | None = None
     """The folder of syncd.toml: relative paths in a plugin's config resolve against it."""
 

@@ -200,29 +200,57 @@ class LinkKind(StrEnum):
     """An invoice's (or credit note's) order document."""
 
 
+class LinkMatch(Frozen):
+    """Names a linked document by references, for a source that does not know its key.
+
+    By `shipping_id` (an Amazon return knows its shipment, not the key of the shipment's
+    invoice): the first received document of the same source and the link's kind with that
+    shipping id (and `order_id`, when given); until one arrives the link waits for it.
+    By `order_id` alone (an Amainvoice refund whose rows name no invoice): the one document of
+    that kind for the order; none or several (a split shipment) give no link and nothing to
+    wait for, since the order's invoice may predate the source's start date.
+    Resolved by the engine when the delivery is claimed.
+    """
+
+    shipping_id: str | None = Field(default=None, min_length=1, max_length=200)
+    order_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _names_a_reference(self) -> LinkMatch:
+        if self.shipping_id is None and self.order_id is None:
+            raise ValueError("a link match names a shipping_id, an order_id or both")
+        return self
+
+
 class Link(Frozen):
     """A reference to another document of the same source (or of `source`).
 
-    When `required`, the engine delivers this document to a target only after the linked
-    document's delivery to the same target is `done` (waiting costs no retry attempt), and the
-    target finds the linked number, date and remote id in `Job.links[kind]`.
+    The linked document is named by its `source_key` or, when the source knows only its
+    references, by `match` (exactly one of the two). When `required`, the engine delivers
+    this document to a target only after the linked document's delivery to the same target
+    is `done` (waiting costs no retry attempt), and the target finds the linked number, date
+    and remote id in `Job.links[kind]`.
     """
 
     kind: LinkKind
-    source_key: str
+    source_key: str | None = None
     source: str | None = None
     required: bool = True
-    order_id: str | None = None
-    """Set when the source cannot name the key (a refund whose rows name no invoice): the
-    link is to the one document of this kind whose order id this is, looked up when the
-    delivery is claimed. None found or several (a split shipment): no link, nothing to wait
-    for. Left out of the JSON when None, so documents without it keep their content hash."""
+    match: LinkMatch | None = None
+    """Left out of the JSON when None, so documents linked by key keep their content hash."""
+
+    @model_validator(mode="after")
+    def _names_one_document(self) -> Link:
+        if (self.source_key is None) == (self.match is None):
+            raise ValueError("a link names its document by source_key or by match, "
+                             "exactly one of them")
+        return self
 
     @model_serializer(mode="wrap")
-    def _without_unset_order(self, handler: SerializerFunctionWrapHandler) -> Any:
+    def _without_unset_match(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        if self.order_id is None and isinstance(data, dict):
-            data.pop("order_id", None)
+        if self.match is None and isinstance(data, dict):
+            data.pop("match", None)
         return data
 
 

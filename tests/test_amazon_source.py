@@ -45,7 +45,9 @@ def test_pending_view_yields_documents_and_skips(emulator, tmp_path):
     assert "reportOptions" not in create.body
     assert len(emulator.state.calls("getReport")) == 2  # polled until DONE
     assert not emulator.state.spec_violations
-    assert source.store.status(f"{DE}/DEMO-S01/SHIPMENT/T-S01").status == "InvoicePending"
+    # the shipment date with its time, for the 24-hour deadline (status_warnings)
+    shipped = docs[f"{DE}/DEMO-S01/SHIPMENT/T-S01"].extra["amazon:shipment-date"]
+    assert datetime.fromisoformat(shipped).tzinfo is not None
 
 
 def test_batches_carry_the_old_cursor_until_the_last(emulator, tmp_path):

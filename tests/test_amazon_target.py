@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,9 @@ import pytest
 from syncd.connectors import Job, NumberSeries, StepResult, Verdict
 from syncd.errors import PermanentError, TransientError
 from syncd.jobs import LinkedDocument
-from syncd.model import Document, DocumentKind, LinkKind, Marketplace, References
+from syncd.model import Document, DocumentKind, LinkKind, LinkMatch, Marketplace, References
+from syncd.store import Outcome
+from syncd.store.open_deliveries import StoreDeliveries
 from syncd.store.types import utcnow
 from syncd_amazon import processing_report
 from syncd_amazon.documents import build
@@ -69,8 +71,8 @@ def job_of(document: Document, invoice: str | None = None, **steps: StepResult) 
     links = {}
     if invoice is not None:
         link = next(k for k in document.links if k.kind is LinkKind.INVOICE)
-        links[LinkKind.INVOICE] = LinkedDocument(LinkKind.INVOICE, link.source_key, invoice,
-                                                 None, None)
+        links[LinkKind.INVOICE] = LinkedDocument(LinkKind.INVOICE, link.source_key or "",
+                                                 invoice, None, None)
     return Job(document=document, pipeline="amazon", target="amazon", steps=steps,
                links=links)
 
@@ -137,9 +139,9 @@ def test_credit_note_links_to_its_invoice_and_names_its_number(emulator, source,
                                                                renderer):
     items = pending(source)
     credit = doc(items, "DEMO-S01/RETURN/R-S01", "CN-2026-000003")
-    (link,) = credit.links  # set by the source from the same (or an earlier) VIDR
-    assert link.kind is LinkKind.INVOICE and link.required
-    assert link.source_key == f"{DE}/DEMO-S01/SHIPMENT/T-S01"
+    (link,) = credit.links  # the engine finds the invoice by it (tests/test_store_links_by)
+    assert link.kind is LinkKind.INVOICE and link.required and link.source_key is None
+    assert link.match == LinkMatch(shipping_id="DEMO-S01")
     with pytest.raises(TransientError) as err:  # the engine would not hand it over yet
         target.run_step("upload", job_of(credit))
     assert err.value.code == "OriginalNotNumbered"
@@ -332,21 +334,44 @@ def test_late_rejection_comes_back_as_verdict_then_resend(emulator, source, targ
         "InvoiceProcessing"
 
 
-def test_sla_warnings_near_the_24_hour_deadline(emulator, source, target):
+def test_sla_warnings_near_the_24_hour_deadline(emulator, source, syncd_store, tmp_path):
+    """From the engine's store (every host sees the same): invoices whose delivery to the
+    target is not done, by the VIDR's shipment date."""
+    store = syncd_store
     items = pending(source)
+    store.ingest("amazon", "amazon", ["amazon"], items, None)
     shipped = doc(items, "DEMO-S01/SHIPMENT/T-S01", "x")
-    status = target.store.status(shipped.source_key)
-    assert status is not None and status.shipment_date is not None
-    assert target.status_warnings(status.shipment_date + timedelta(hours=10)) == []
-    warnings = target.status_warnings(status.shipment_date + timedelta(hours=19))
+    at = datetime.fromisoformat(shipped.extra["amazon:shipment-date"])
+    ctx = dataclasses.replace(context(tmp_path / "t"), pipeline="amazon",
+                              deliveries=StoreDeliveries(store, "amazon", "amazon"))
+    target = AmazonTarget(emulator_config(emulator), ctx)
+    assert target.status_warnings(at + timedelta(hours=10)) == []
+    warnings = target.status_warnings(at + timedelta(hours=19))
     assert any("DEMO-S01" in w and "(in 5h00m)" in w for w in warnings)
     assert not any("DEMO-S08" in w for w in warnings)  # Amazon invoices that one
-    late = target.status_warnings(status.shipment_date + timedelta(hours=30))
+    assert not any("RETURN" in w or "REFUND" in w for w in warnings)  # invoices only
+    late = target.status_warnings(at + timedelta(hours=30))
     assert any("DEMO-S01" in w and "passed" in w for w in late)
-    target.deliver(shipped.with_number("INV-2026-000009"))
-    pending(source)  # recomputed from the next VIDR: no longer pending there
-    after = target.status_warnings(status.shipment_date + timedelta(hours=19))
+    # its upload is done (the engine's state, whichever host uploaded it): no warning
+    claimed = store.claim("amazon", "w", 100, timedelta(minutes=5), lambda d: None)
+    now = utcnow()
+    store.finish("w", [Outcome(claimed=c, state="done", action="deliver", result="done",
+                               started_at=now, finished_at=now, remote_ref="F-1")
+                       for c in claimed if c.document.source_key == shipped.source_key])
+    after = target.status_warnings(at + timedelta(hours=19))
     assert not any("DEMO-S01 " in w for w in after)
+    assert any("DEMO-S02 " in w for w in after)  # claimed, not done: still warned
+    target.close()
+
+
+def test_the_target_keeps_no_files_of_its_own(emulator, source, target, tmp_path):
+    """No private state (`amazon.sqlite`) and no PDF archive of its own: the engine's
+    rendered-file archive keeps the PDFs (tests/test_render_archive.py)."""
+    items = pending(source)
+    target.deliver(doc(items, "DEMO-S01/SHIPMENT/T-S01", "INV-2026-000009"))
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file())
+    assert left == []
 
 
 def window_for_demo():

@@ -76,19 +76,20 @@ def test_a_delivered_invoice_wakes_its_waiting_credit_note(syncd_store, make_doc
 
 
 def test_a_link_by_order_waits_for_the_one_invoice_of_that_order(syncd_store, make_document):
-    """`Link.order_id`: the source names the order, not the invoice (Amainvoice refunds whose
-    rows name none); the store finds the order's one invoice when the delivery is claimed."""
-    from syncd.model import References
+    """`LinkMatch(order_id=…)`: the source names the order, not the invoice (Amainvoice
+    refunds whose rows name none); the store finds the order's one invoice when the delivery
+    is claimed."""
+    from syncd.model import LinkMatch, References
 
     store = syncd_store
-    by_order = (Link(kind=LinkKind.INVOICE, source_key="", order_id="302-1"),)
+    by_order = (Link(kind=LinkKind.INVOICE, match=LinkMatch(order_id="302-1")),)
     invoice = make_document("inv", references=References(order_id="302-1"))
     other = make_document("other", references=References(order_id="302-9"))
     credit = make_document("cn", kind="credit_note", references=References(order_id="302-1"),
                            links=by_order)
     plain = make_document("x", links=(Link(kind=LinkKind.INVOICE, source_key="inv"),))
     assert '"links":[{"kind":"invoice","required":true,"source":null,"source_key":"inv"}]' \
-        in plain.canonical_json()  # without order_id: the same JSON (and hash) as before
+        in plain.canonical_json()  # without a match: the same JSON (and hash) as before
     store.ingest("p", "test", ["t"], [invoice, other, credit], None)
     claimed = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)
     assert sorted(c.document.source_key for c in claimed) == ["inv", "other"]
@@ -107,12 +108,12 @@ def test_a_link_by_order_waits_for_the_one_invoice_of_that_order(syncd_store, ma
 
 
 def test_a_link_by_order_with_no_single_invoice_waits_for_nothing(syncd_store, make_document):
-    from syncd.model import References
+    from syncd.model import LinkMatch, References
 
     store = syncd_store
     split = [make_document(k, references=References(order_id="302-2")) for k in ("a", "b")]
     credits = [make_document(k, kind="credit_note", references=References(order_id=o),
-                             links=(Link(kind=LinkKind.INVOICE, source_key="", order_id=o),))
+                             links=(Link(kind=LinkKind.INVOICE, match=LinkMatch(order_id=o)),))
                for k, o in (("cn-split", "302-2"), ("cn-unknown", "302-3"))]
     store.ingest("p", "test", ["t"], [*split, *credits], None)
     claimed = store.claim("p", "w", 10, timedelta(minutes=5), lambda d: None)

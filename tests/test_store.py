@@ -40,7 +40,7 @@ def test_open_twice_migrates_once_and_sqlite_uses_wal(store, state_url):
     again = Store.open(state_url)
     with again.engine.connect() as conn:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-        assert version == "0006"
+        assert version == "0007"
         if again.dialect == "sqlite":
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     again.close()

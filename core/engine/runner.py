@@ -30,6 +30,7 @@ from syncd.log import get_logger
 from syncd.model import Document
 from syncd.plugins import PluginHost
 from syncd.store import Claimed, IngestStats, Outcome, Store, StoreInbox, utcnow
+from syncd.store.open_deliveries import StoreDeliveries
 
 
 def log() -> Any:
@@ -126,9 +127,10 @@ class Engine:
         key = (pipeline.name, kind, name)
         if key not in self._connectors:
             inbox = StoreInbox(self.store, pipeline.name) if kind == "source" else None
+            mine = StoreDeliveries(self.store, pipeline.name, name) if kind == "target" else None
             self._connectors[key] = build_connector(
                 self.config, self.host, pipeline, kind, name,
-                inbox=inbox, archive=self.store)
+                inbox=inbox, archive=self.store, deliveries=mine)
         return self._connectors[key]
 
     def close(self) -> None:

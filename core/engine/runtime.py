@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from syncd.config import Config, PipelineSettings
 from syncd.config_checks import split_endpoint
 from syncd.connectors import ConnectorContext, Source, Target
-from syncd.context import Inbox
+from syncd.context import Deliveries, Inbox
 from syncd.errors import ConfigError
 from syncd.http import HttpClients
 from syncd.log import get_logger
@@ -70,6 +70,7 @@ def build_renderer(config: Config, host: PluginHost, pipeline: PipelineSettings,
 def build_connector(
     config: Config, host: PluginHost, pipeline: PipelineSettings, kind: str, name: str,
     inbox: Inbox | None = None, archive: RenderArchive | None = None,
+    deliveries: Deliveries | None = None,
 ) -> Source | Target:
     """Instantiate source or target `name` with its plugin's config and a fresh context.
 
@@ -99,5 +100,6 @@ def build_connector(
         renderer=build_renderer(config, host, pipeline, archive),
         http=HttpClients(config.database_url),  # limiters shared per process / state db
         inbox=inbox,
+        deliveries=deliveries,
     )
     return cls(plugin_config, context)

@@ -208,7 +208,11 @@ class IngestMixin(VerdictsMixin):
                  "body": None, "created_at": now} for i, r in zip(ids, rows, strict=True)
             ])
             self._add_deliveries(conn, pipeline, targets, ids, now)
-            unblock_awaiting(conn, source, ids_by_key)
+            matched: dict[tuple[str, str], int] = {}
+            for r, doc_id in zip(rows, ids, strict=True):
+                if r["shipping_id"]:
+                    matched.setdefault((r["kind"], r["shipping_id"]), doc_id)
+            unblock_awaiting(conn, source, ids_by_key, matched)
             stats.new += len(fresh)
         unchanged: list[int] = []
         for key, doc in docs.items():

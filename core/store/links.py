@@ -4,7 +4,10 @@ A delivery with a required link waits (no attempt spent, `waiting_for` says why)
 linked document's delivery to the same target is `done`; then `Job.links` carries the linked
 number, issue date, remote reference and step results at that target. A linked document not
 received yet is named in `awaits_key`: its ingest turns that into `blocked_by`, and its
-delivery wakes the waiting one.
+delivery wakes the waiting one. A link by references (`LinkMatch`) is resolved here, at each
+claim: by shipping id to the first received document of its source and kind with it (and the
+order id), awaiting `match_awaits_key(source, kind, shipping_id)` until one arrives; by order
+id alone to the one document of that kind for the order, or to no link at all.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncd.jobs import LinkedDocument, RemoteRef
-from syncd.model import Document, Link, LinkKind
+from syncd.model import Document, Link, LinkKind, LinkMatch
 from syncd.store.base import StoreBase
+from syncd.store.queries import reference_key
 from syncd.store.schema import deliveries, documents
 from syncd.store.types import CHUNK
 
@@ -39,10 +43,19 @@ def awaits_key(source: str, source_key: str) -> str:
     return f"{source}/{source_key}"
 
 
-def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int]) -> None:
+def match_awaits_key(source: str, kind: str, shipping_id: str) -> str:
+    """How a waiting delivery names a `LinkMatch` that no received document answers yet."""
+    return f"{source}/{kind}@shipping_id:{shipping_id}"
+
+
+def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int],
+                     matched: dict[tuple[str, str], int] | None = None) -> None:
     """Deliveries that waited for these new documents to arrive now wait for their delivery
-    (which wakes them), not for the next periodic look."""
+    (which wakes them), not for the next periodic look. `matched`: (kind, shipping id) of the
+    new documents, for links by references."""
     named = {awaits_key(source, key): doc_id for key, doc_id in ids_by_key.items()}
+    named.update({match_awaits_key(source, kind, shipping): doc_id
+                  for (kind, shipping), doc_id in (matched or {}).items()})
     names = list(named)
     waiting: list[tuple[int, str]] = []
     for i in range(0, len(names), CHUNK):
@@ -56,41 +69,54 @@ def unblock_awaiting(conn: sa.Connection, source: str, ids_by_key: dict[str, int
             [{"b_id": i, "b_by": named[key]} for i, key in waiting])
 
 
-def _key(link: Link, source: str) -> tuple[str, str]:
-    """Where `_resolve_links` keeps the linked row: by key, or by order (`Link.order_id`)."""
-    if link.order_id:
-        return (link.source or source, f"\0{link.kind.value}\0{link.order_id}")
-    return (link.source or source, link.source_key)
+MatchKey = tuple[str, str, str, str | None]
+"""A `LinkMatch` as looked up: (source, document kind, shipping id, order id or None)."""
 
 
-def _of_orders(conn: sa.Connection, wanted: set[tuple[str, str, str]]
-               ) -> dict[tuple[str, str], Any]:
-    """The one document per (source, kind, order id), keyed like `_key`; none when the order
-    has several (or none) of that kind."""
-    found: dict[tuple[str, str], list[Any]] = {}
-    triples = sorted(wanted)
-    for i in range(0, len(triples), CHUNK):
-        cond = sa.or_(*(sa.and_(documents.c.source == s, documents.c.kind == k,
-                                documents.c.order_id == o) for s, k, o in triples[i:i + CHUNK]))
-        for r in conn.execute(sa.select(documents.c.id, documents.c.source,
-                                        documents.c.source_key, documents.c.number,
-                                        documents.c.issue_date, documents.c.kind,
-                                        documents.c.order_id).where(cond)):
-            found.setdefault((r.source, f"\0{r.kind}\0{r.order_id}"), []).append(r)
-    return {key: rows[0] for key, rows in found.items() if len(rows) == 1}
+def match_of(link: Link, source: str) -> MatchKey:
+    match = link.match
+    assert match is not None
+    return (link.source or source, link.kind.value, reference_key(match.shipping_id) or "",
+            reference_key(match.order_id))
+
+
+def matched_keys(conn: sa.Connection, wanted: set[MatchKey]
+             ) -> dict[MatchKey, str]:
+    """Per `LinkMatch`: the source key of the document that answers it (see `LinkMatch`)."""
+    out: dict[MatchKey, str] = {}
+    for source, kind, shipping, order in sorted(wanted, key=str):
+        query = (sa.select(documents.c.source_key)
+                 .where(documents.c.source == source, documents.c.kind == kind)
+                 .order_by(documents.c.id))
+        if order is not None:
+            query = query.where(documents.c.order_id == order)
+        if shipping:
+            key = conn.execute(query.where(documents.c.shipping_id == shipping).limit(1)).scalar()
+        else:  # by order alone: only when the order has exactly one
+            keys = conn.execute(query.limit(2)).scalars().all()
+            key = keys[0] if len(keys) == 1 else None
+        if key is not None:
+            out[(source, kind, shipping, order)] = key
+    return out
 
 
 class LinksMixin(StoreBase):
     def _resolve_links(self, conn: sa.Connection,
                        wanted: Sequence[tuple[int, str, str, Document]]) -> dict[int, LinkState]:
         """Per delivery id (with its store source, target, document): the links' state."""
-        keys = {(link.source or source, link.source_key)
-                for _d, source, _t, doc in wanted for link in doc.links if not link.order_id}
-        by_order = {(link.source or source, link.kind.value, link.order_id)
-                    for _d, source, _t, doc in wanted for link in doc.links if link.order_id}
-        if not keys and not by_order:
+        matched = matched_keys(conn, {match_of(link, source) for _d, source, _t, doc in wanted
+                                  for link in doc.links if link.match is not None})
+
+        def key_of(link: Link, source: str) -> str | None:
+            if link.match is None:
+                return link.source_key
+            return matched.get(match_of(link, source))
+
+        keys = {(link.source or source, key) for _d, source, _t, doc in wanted
+                for link in doc.links if (key := key_of(link, source)) is not None}
+        if not any(doc.links for _d, _s, _t, doc in wanted):
             return {}
-        docs: dict[tuple[str, str], Any] = _of_orders(conn, by_order)
+        docs: dict[tuple[str, str], Any] = {}
         pairs = sorted(keys)
         for i in range(0, len(pairs), CHUNK):
             chunk = pairs[i:i + CHUNK]
@@ -112,20 +138,20 @@ class LinksMixin(StoreBase):
         for delivery_id, source, target, doc in wanted:
             state = LinkState({})
             for link in doc.links:
-                linked = docs.get(_key(link, source))
-                if linked is None and link.order_id:
-                    continue  # no single document of that order: nothing to wait for
+                key = key_of(link, source)
+                linked = docs.get((link.source or source, key)) if key else None
+                if linked is None and link.match is not None and not link.match.shipping_id:
+                    continue  # by order alone, and no single document of it: no link
                 there = at.get((linked.id, target)) if linked is not None else None
                 done = there is not None and there.state == "done"
                 if link.required and not done and state.waiting_for is None:
                     how = ("not received yet" if linked is None else
                            f"no delivery to {target}" if there is None else there.state)
-                    named = linked.source_key if linked is not None else link.source_key
-                    state.waiting_for = (f"waits for {link.kind.value} {named} at "
+                    state.waiting_for = (f"waits for {link.kind.value} {key or named(link)} at "
                                          f"{target} ({how})")
                     state.blocked_by = linked.id if linked is not None else None
                     if linked is None:
-                        state.awaits_key = awaits_key(link.source or source, link.source_key)
+                        state.awaits_key = _awaits(link, source)
                 if linked is None:
                     continue
                 remote = (RemoteRef(there.remote_ref, there.remote_detail or {})
@@ -136,3 +162,20 @@ class LinksMixin(StoreBase):
                     steps=steps.get(there.id, {}) if done else {})
             out[delivery_id] = state
         return out
+
+
+def named(link: Link) -> str:
+    """A link by references as the operator reads it, e.g. "with shipping id 409302382"."""
+    match: LinkMatch | None = link.match
+    if match is None:
+        return str(link.source_key)
+    named = [f"{name} {value}" for name, value in
+             (("shipping id", match.shipping_id), ("order id", match.order_id)) if value]
+    return "with " + " and ".join(named)
+
+
+def _awaits(link: Link, source: str) -> str:
+    if link.match is None:
+        return awaits_key(link.source or source, str(link.source_key))
+    return match_awaits_key(link.source or source, link.kind.value,
+                            reference_key(link.match.shipping_id) or "")

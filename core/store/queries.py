@@ -52,8 +52,15 @@ def search_fields(order_id: str | None, name: str | None,
 
 
 def document_search_fields(doc: Any) -> dict[str, str | None]:
-    """`search_fields` of a `syncd.model.Document` (ingest and revisions fill them)."""
-    return search_fields(doc.references.order_id, doc.buyer.name, doc.buyer.company)
+    """`search_fields` of a `syncd.model.Document` (ingest and revisions fill them), and its
+    shipping id, which `LinkMatch` resolves by."""
+    return {**search_fields(doc.references.order_id, doc.buyer.name, doc.buyer.company),
+            "shipping_id": reference_key(doc.references.shipping_id)}
+
+
+def reference_key(value: str | None) -> str | None:
+    """A reference id as the `documents` columns keep it (stripped, at most 200 characters)."""
+    return (value or "").strip()[:200] or None
 
 
 class QueriesMixin(StoreBase):

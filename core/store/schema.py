@@ -48,6 +48,8 @@ documents = sa.Table(
     sa.Column("order_id", sa.String(200)),
     sa.Column("buyer_name", SEARCH_KEY),
     sa.Column("buyer_company", SEARCH_KEY),
+    # the shipping id as given: a `LinkMatch` finds the linked document by it
+    sa.Column("shipping_id", sa.String(200)),
     sa.UniqueConstraint("source", "source_key", name="uq_documents_identity"),
 )
 sa.Index("ix_documents_number", documents.c.number_series, documents.c.number, unique=True)
@@ -55,6 +57,7 @@ sa.Index("ix_documents_number_text", documents.c.number)
 sa.Index("ix_documents_status_id", documents.c.status, documents.c.id)
 # with the id, a search reads its matches newest first from the index alone
 sa.Index("ix_documents_order_id", documents.c.order_id, documents.c.id)
+sa.Index("ix_documents_shipping_id", documents.c.shipping_id, documents.c.id)
 sa.Index("ix_documents_buyer_name", documents.c.buyer_name, documents.c.id)
 # most buyers are people without a company: only the rows that have one are indexed
 sa.Index("ix_documents_buyer_company", documents.c.buyer_company, documents.c.id,

@@ -123,24 +123,28 @@ def _number(detail: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def _linked(w: Any, detail: dict[str, Any]) -> list[dict[str, Any]]:
-    """The documents this one links to (credit note -> invoice -> order), with their ids."""
+    """The documents this one links to (credit note -> invoice -> order), with their ids;
+    a link by references (`LinkMatch`) resolved as the engine resolves it."""
     import sqlalchemy as sa
 
+    from syncd.model import Link
+    from syncd.store.links import match_of, matched_keys, named
     from syncd.store.schema import documents
 
     out = []
-    for link in (detail["document"] or {}).get("links", []):
-        source = link.get("source") or detail["source"]
-        which = (sa.and_(documents.c.kind == link["kind"],  # Link.order_id: by order
-                         documents.c.order_id == link["order_id"]) if link.get("order_id")
-                 else documents.c.source_key == link["source_key"])
+    for raw in (detail["document"] or {}).get("links", []):
+        link = Link.model_validate(raw)
+        source = link.source or detail["source"]
         with reads.connect(w.store) as conn:
-            rows = conn.execute(sa.select(documents.c.id, documents.c.source_key).where(
-                documents.c.source == source, which).limit(2)).all()
-        found = rows[0] if len(rows) == 1 else None
-        out.append({**link, "source": source, "id": found.id if found else None,
-                    "source_key": found.source_key if found else (
-                        link["source_key"] or f"? (of order {link.get('order_id')})")})
+            key = link.source_key
+            if link.match is not None:
+                wanted = match_of(link, source)
+                key = matched_keys(conn, {wanted}).get(wanted)
+            found = conn.execute(sa.select(documents.c.id).where(
+                documents.c.source == source, documents.c.source_key == key)).scalar(
+                ) if key else None
+        out.append({**raw, "source": source, "id": found,
+                    "source_key": key or f"? ({named(link)})"})
     return out
 
 

@@ -30,6 +30,7 @@ from syncd.model import (
     LineKind,
     Link,
     LinkKind,
+    LinkMatch,
     Marketplace,
     References,
     build_document,
@@ -235,7 +236,7 @@ def _header(row: dict[str, str], kind: str, doc_kind: DocumentKind, index: int) 
 
 def _links(row: dict[str, str], kind: str, fields: dict, orders: bool) -> list[Link]:
     """A credit note links to the invoice its rows name (`inv_rech_nr`), else to the one
-    invoice of its Amazon order (`Link.order_id`, looked up by the engine when it delivers):
+    invoice of its Amazon order (`LinkMatch(order_id=…)`, looked up by the engine when it delivers):
     the link depends only on the rows, so the same rows always give the same content."""
     links: list[Link] = []
     order_id = fields["references"].order_id
@@ -247,7 +248,7 @@ def _links(row: dict[str, str], kind: str, fields: dict, orders: bool) -> list[L
             fields["original_invoice_number"] = invoice
             fields["original_invoice_date"] = r.day(row, "inv_date", required=False)
         elif order_id:
-            links.append(Link(kind=LinkKind.INVOICE, source_key="", order_id=order_id))
+            links.append(Link(kind=LinkKind.INVOICE, match=LinkMatch(order_id=order_id)))
     if orders and order_id:
         links.append(Link(kind=LinkKind.ORDER, source_key=key_of(DocumentKind.ORDER, order_id),
                           required=kind == "inv"))

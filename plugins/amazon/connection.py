@@ -1,15 +1,14 @@
-"""What the Amazon source and target share: the SP-API client and the plugin's own store."""
+"""What the Amazon source and target share: the SP-API client (they keep no state: the
+engine's store has it)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from syncd.connectors import ConnectorContext
 from syncd.log import get_logger
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.spapi import SpApiClient
-from syncd_amazon.store import PluginStore
 
 
 class AmazonConnection:
@@ -21,8 +20,6 @@ class AmazonConnection:
                  client: SpApiClient | None = None) -> None:
         super().__init__(config, context)  # type: ignore[call-arg]
         self.client = client or SpApiClient(config, http=context.http)
-        # source and target share one file, so both see the latest VIDR statuses and uploads
-        self.store = PluginStore(Path(context.data_dir))
         self.log: Any = context.logger or get_logger(type(self).__module__)
 
     def check(self) -> None:
@@ -31,4 +28,3 @@ class AmazonConnection:
 
     def close(self) -> None:
         self.client.close()
-        self.store.close()

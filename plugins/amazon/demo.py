@@ -47,16 +47,16 @@ class AmazonDemo(DemoPart):
         if self.emulator is None or self.folder is None:
             return []
         state = self.emulator.state
-        pdf_dir = self.folder / "data" / "amazon" / "pdf"
-        pdfs = sorted(p.name for p in pdf_dir.glob("*.pdf"))
         feeds = state.feeds
+        numbers = sorted(f.options.get("metadata:InvoiceNumber", "") for f in feeds.values())
         rejected = [f for f in feeds.values() if f.errors]
         checked = self.emulator.validation_summary()  # which checks ran, and their findings
         return [
             f"SP-API emulator on {self.emulator.url} with the synthetic VIDR {DEMO_VIDR.name}; "
             f"{checked}",
-            f"PDFs (exactly as uploaded, {len(pdfs)}): {pdf_dir}"
-            + (f" ({pdfs[0]} … {pdfs[-1]})" if pdfs else ""),
+            f"PDFs (exactly as uploaded, {len(numbers)}): in the state database's rendered-file "
+            "archive, shown by the dashboard (`syncd web`, a document's PDF)"
+            + (f" ({numbers[0]} … {numbers[-1]})" if numbers else ""),
             f"The emulator received {len(feeds)} UPLOAD_VAT_INVOICE feed(s), "
             f"{len(rejected)} rejected, {len(state.duplicate_uploads)} duplicate(s).",
             *(f"rejected feed {f.feed_id} ({f.shipping_id}): {f.errors}" for f in rejected),

@@ -81,7 +81,7 @@ _MAPPED = {
 
 @dataclass(frozen=True)
 class GroupStatus:
-    """What the latest VIDR said about a group: kept by the plugin for find_existing and SLA."""
+    """What a VIDR says about a group (its items: Skipped, Verdict); never stored."""
 
     source_key: str
     marketplace_id: str
@@ -315,7 +315,8 @@ def build(group: Group, name: str) -> Document:
             export=export,
             citations=citations,
         ),
-        extra=_extra(rows, totals),
+        extra={**_extra(rows, totals),
+               **({"amazon:shipment-date": shipped.isoformat()} if shipped else {})},
     )
     check_against_vidr(doc, totals)
     return doc

@@ -29,10 +29,10 @@ from syncd.connectors import (
     Window,
 )
 from syncd.errors import InputError
-from syncd.model import Document, DocumentKind, Link, LinkKind
+from syncd.model import Document, DocumentKind, Link, LinkKind, LinkMatch
 from syncd_amazon.config import AmazonConfig
 from syncd_amazon.connection import AmazonConnection
-from syncd_amazon.documents import items_of, orphan_item, status_of
+from syncd_amazon.documents import items_of, orphan_item
 from syncd_amazon.grouping import Group, group_rows
 from syncd_amazon.lookup import ALL_VIEW, wait_for_report
 from syncd_amazon.lookup import iso as _iso
@@ -150,8 +150,6 @@ class AmazonSource(AmazonConnection, Source):
                     items.append(orphan_item(entry))
                     counts["rejected"] += 1
                 else:
-                    # statuses first, so a return finds its shipment's invoice of this report
-                    self.store.record_statuses([status_of(g, name) for g in entry], requested_at)
                     for group in entry:
                         counts["rows"] += len(group.rows)
                         for item in items_of(group, name):
@@ -169,34 +167,39 @@ class AmazonSource(AmazonConnection, Source):
         yield Batch(items, new_cursor)
         self.log.info("vidr read", report_id=report_id, **counts)
 
-    def _linked(self, item: ReadItem) -> ReadItem:
-        """A credit note links to its shipment's invoice (the engine delivers that first and
-        hands its number over in `job.links`); known from this or an earlier VIDR."""
+    @staticmethod
+    def _linked(item: ReadItem) -> ReadItem:
+        """A credit note links to its shipment's invoice, named by shipping id: the engine
+        finds the invoice (from this or any earlier VIDR, read by any host), delivers it
+        first and hands its number over in `job.links`; one not received yet is waited for."""
         if not isinstance(item, Document) or item.kind is not DocumentKind.CREDIT_NOTE:
             return item
-        if item.marketplace is None or not item.references.shipping_id:
+        if not item.references.shipping_id:
             return item
-        shipment = self.store.shipment_of(item.marketplace.id, item.references.shipping_id)
-        if shipment is None or shipment.amazon_invoiced:
-            if not item.original_invoice_number:
-                self.log.warning("credit note for a shipment no VIDR has shown yet",
-                                 source_key=item.source_key)
-            return item
-        link = Link(kind=LinkKind.INVOICE, source_key=shipment.source_key,
+        link = Link(kind=LinkKind.INVOICE, match=LinkMatch(shipping_id=item.references.shipping_id),
                     required=not item.original_invoice_number)
         return item.model_copy(update={"links": (*item.links, link)})
 
 
 def _by_shipment(entries: Iterator[Group | BadLine]) -> Iterator[list[Group] | BadLine]:
-    """Groups of one shipping id together (grouping sorts by shipping id), bad lines alone."""
+    """Groups of one shipping id together (grouping sorts by shipping id), bad lines alone.
+
+    The shipment's own invoice comes first, before a `Correction:` invoice of the same
+    shipping id: the engine links a return to the first invoice received for it."""
     run: list[Group] = []
     for entry in entries:
         if isinstance(entry, BadLine):
             yield entry
             continue
         if run and run[0].shipping_id != entry.shipping_id:
-            yield run
+            yield sorted(run, key=_original_first)
             run = []
         run.append(entry)
     if run:
-        yield run
+        yield sorted(run, key=_original_first)
+
+
+def _original_first(group: Group) -> int:
+    original = (group.transaction_type.upper() == "SHIPMENT"
+                and not group.transaction_id.startswith("Correction:"))
+    return 0 if original else 1

@@ -1,8 +1,9 @@
 """The Amazon target: uploads one PDF per invoice or credit note as an UPLOAD_VAT_INVOICE feed.
 
 Two engine steps, so nothing is uploaded twice and the target keeps no state of its own:
-- "upload": render (the batch's PDFs come from `prepare`, rendered in one go), check the
-  metadata, createFeedDocument and PUT the PDF. Harmless to repeat; result = feedDocumentId and
+- "upload": render (the batch's PDFs come from `prepare`, rendered in one go; the engine's
+  rendered-file archive keeps the PDF as issued), check the metadata, createFeedDocument and
+  PUT the PDF. Harmless to repeat; result = feedDocumentId and
   the time of the upload.
 - "feed": createFeed (the one call that counts, paced by `upload_interval`), poll getFeed and
   read the processing report; result = feedId. When an attempt may have reached Amazon without
@@ -40,7 +41,6 @@ FEED_TYPE = "UPLOAD_VAT_INVOICE"
 PDF = "application/pdf"
 ALLOWED = re.compile(r"^[A-Za-z0-9 ,/\\\-_;:#]+$")
 ALLOWED_AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
-PENDING_STATUSES = {"InvoicePending", "NoTaxCalculated", "InvoiceRejected"}
 DEADLINE = timedelta(hours=24)
 
 
@@ -95,11 +95,6 @@ def feed_options(doc: Document, number: str) -> dict[str, str]:
                                  code="79513")
         options["metadata:TransactionId"] = check_value("TransactionId", tid, document=ident)
     return options
-
-
-def safe_filename(number: str) -> str:
-    """Amazon allows / \\ : and spaces in invoice numbers; file names do not."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", number)
 
 
 class AmazonTarget(AmazonConnection, Target):
@@ -165,7 +160,6 @@ class AmazonTarget(AmazonConnection, Target):
         self.validate(document)
         feed_options(document, number)
         pdf = self._render(document)
-        self._archive(number, pdf)
         upload = self.client.create_feed_document(PDF)
         self.client.upload(upload["url"], pdf, PDF)
         return StepResult(upload["feedDocumentId"], {
@@ -212,16 +206,6 @@ class AmazonTarget(AmazonConnection, Target):
                                  "the engine delivers it after the invoice",
                                  code="OriginalNotNumbered")
         return doc
-
-    def _archive(self, number: str, pdf: bytes) -> Path:
-        """Keep the exact PDF sent for this number (sellers must retain issued invoices)."""
-        folder = Path(self.context.data_dir) / "pdf"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{safe_filename(number)}.pdf"
-        tmp = path.with_suffix(".pdf.tmp")
-        tmp.write_bytes(pdf)
-        tmp.replace(path)
-        return path
 
     def _render(self, doc: Document) -> bytes:
         """The batch's PDF of `doc` (rendered in `prepare`), else one rendered alone now."""
@@ -358,25 +342,25 @@ class AmazonTarget(AmazonConnection, Target):
 
     # SLA ---------------------------------------------------------------------------------------
     def status_warnings(self, now: datetime | None = None) -> list[str]:
-        """Shipments of the latest VIDR still pending and closer than `sla_warning` to Amazon's
-        24-hour deadline (recomputed from the VIDR each pull: an upload that landed is no longer
-        pending there)."""
+        """Invoices not uploaded yet (their delivery here is not `done`, as the engine's store
+        says for every host) and closer than `sla_warning` to Amazon's 24-hour deadline after
+        the shipment date. An operator's `manual` is theirs to watch."""
         now = now or datetime.now(UTC)
-        statuses = self.store.statuses()
-        if not statuses:
+        if self.context.deliveries is None:
             return []
-        latest = max(s.seen_at for s in statuses)
         warnings: list[str] = []
-        for st in statuses:
-            if (st.seen_at < latest or st.transaction_type != "SHIPMENT" or st.amazon_invoiced
-                    or st.status not in PENDING_STATUSES or st.shipment_date is None):
+        for open_ in self.context.deliveries.open():
+            doc = open_.document
+            shipped = shipment_date(doc)
+            if doc.kind is not DocumentKind.INVOICE or open_.state == "manual" or not shipped:
                 continue
-            deadline = (st.shipment_date + DEADLINE).astimezone(UTC)
+            deadline = (shipped + DEADLINE).astimezone(UTC)
             left = deadline - now
             if left > self.config.sla_warning:
                 continue
             when = f"{deadline:%Y-%m-%d %H:%M} UTC"
-            text = (f"shipment {st.shipping_id} ({st.source_key}) has no accepted invoice; "
+            text = (f"shipment {doc.references.shipping_id} ({doc.source_key}) has no accepted "
+                    "invoice; "
                     + (f"Amazon's 24-hour upload deadline passed at {when}" if left <= timedelta(0)
                        else f"Amazon's 24-hour upload deadline is {when} "
                             f"(in {int(left.total_seconds() // 3600)}h"
@@ -384,3 +368,14 @@ class AmazonTarget(AmazonConnection, Target):
             warnings.append(text)
             self.log.warning("sla", message=text)
         return warnings
+
+
+def shipment_date(doc: Document) -> datetime | None:
+    """The VIDR's shipment-date (`extra["amazon:shipment-date"]`), else the delivery date's
+    midnight UTC (documents stored before it was kept: an earlier, never a later, deadline)."""
+    text = doc.extra.get("amazon:shipment-date")
+    if text:
+        return datetime.fromisoformat(text)
+    if doc.delivery_date is None:
+        return None
+    return datetime.combine(doc.delivery_date, datetime.min.time(), UTC)
