@@ -273,3 +273,30 @@ def test_revised_list_and_the_diff(site):
     page = client.get(f"/document/{doc_id}").text
     assert "Changed since it was delivered" in page and "Erika Mustermann" in page
     assert 'value="resend"' in client.get("/documents/revised").text
+
+
+def test_document_page_resolves_links_by_references_as_the_engine_does(site):
+    """A credit note linked by shipping id or by order (`LinkMatch`) shows its invoice."""
+    from syncd.model import DocumentKind, Link, LinkKind, LinkMatch, References
+
+    invoice = evil_document("inv-ship").model_copy(update={"references": References(
+        order_id="302-5555555-0000001", shipping_id="409302382")})
+    by_ship = evil_document("cn-ship").model_copy(update={
+        "kind": DocumentKind.CREDIT_NOTE,
+        "links": (Link(kind=LinkKind.INVOICE, match=LinkMatch(shipping_id="409302382")),)})
+    by_order = evil_document("cn-order").model_copy(update={
+        "kind": DocumentKind.CREDIT_NOTE,
+        "links": (Link(kind=LinkKind.INVOICE,
+                       match=LinkMatch(order_id="302-5555555-0000001")),)})
+    unknown = evil_document("cn-unknown").model_copy(update={
+        "kind": DocumentKind.CREDIT_NOTE,
+        "links": (Link(kind=LinkKind.INVOICE, match=LinkMatch(shipping_id="999")),)})
+    site.store.ingest("webshop", "synthetic", ["sink"], [invoice, by_ship, by_order, unknown],
+                      None, store_cursor=False)
+    ids = {d.source_key: d.id for d in site.store.list_documents()}
+    client = site.login()
+    for key in ("cn-ship", "cn-order"):
+        page = client.get(f"/document/{ids[key]}").text
+        assert f'<a href="/document/{ids["inv-ship"]}">synthetic:inv-ship</a>' in page, key
+    page = client.get(f"/document/{ids['cn-unknown']}").text
+    assert "synthetic:? (with shipping id 999)" in page
