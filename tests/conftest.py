@@ -53,7 +53,11 @@ def pg_url():
     schema = f"syncd_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    yield url
+    from syncd.http.limits import close_backend
+
+    close_backend(url)  # the rate limiters' tables go with the schema
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 

@@ -143,3 +143,12 @@ def backend_for(state_url: str | None) -> LimitBackend:
             backend = _backends[key] = PostgresLimits(str(state_url)) if is_pg else LimitBackend()
             atexit.register(backend.close)  # the pool's connection and threads end cleanly
         return backend
+
+
+def close_backend(state_url: str) -> None:
+    """Close this process's limiters of a state database before it goes away (a test's
+    schema is dropped: pyrate-limiter's leak thread would go on querying its tables)."""
+    with _backends_lock:
+        backend = _backends.pop((os.getpid(), str(state_url)), None)
+    if backend is not None:
+        backend.close()
