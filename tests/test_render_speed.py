@@ -12,7 +12,7 @@ from syncd.render.language import LANGUAGES
 from syncd.render.pdf import PdfRenderer
 from syncd.render.samples import sample_credit_note, sample_export, sample_intra_eu, sample_invoice
 
-from .render_helpers import pdf_text
+from .render_helpers import drawn, pdf_text
 
 
 def _page_streams(pdf: bytes) -> list[bytes]:
@@ -69,43 +69,11 @@ def test_layout_shortcuts_change_no_page_and_stay_inside_the_batch():
     assert line_break.Layout.deactivate.__module__ == "syncd.render.speedups"
 
 
-def _marks(pdf: bytes) -> list[list[tuple]]:
-    """Per page, everything drawn: each text run with its position, size and font, each path
-    point with its colour and stroke operators, each image placement, in page coordinates."""
-    import pypdf
-
-    pages = []
-    for page in pypdf.PdfReader(io.BytesIO(pdf)).pages:
-        out: list[tuple] = []
-
-        def text(t, cm, tm, font, size, out=out):
-            if t.strip():
-                m = pypdf.mult(tm, cm)
-                out.append(("text", t.strip(), round(m[4], 2), round(m[5], 2),
-                            round(size * m[0], 2), str(font.get("/BaseFont")) if font else ""))
-
-        def operator(op, args, cm, tm, out=out):
-            if op in (b"re", b"m", b"l", b"c"):
-                xy = [float(a) for a in args]
-                out.append((op.decode(), tuple(
-                    (round(cm[0] * x + cm[2] * y + cm[4], 2),
-                     round(cm[1] * x + cm[3] * y + cm[5], 2))
-                    for x, y in zip(xy[::2], xy[1::2], strict=True))))
-            elif op in (b"RG", b"rg", b"S", b"f", b"w", b"W"):
-                out.append((op.decode(), tuple(round(float(a), 3) for a in args)))
-            elif op == b"Do" and args[0] != "/SyncdStatic":
-                out.append(("image", tuple(round(v, 2) for v in cm)))
-
-        page.extract_text(visitor_text=text, visitor_operand_before=operator)
-        pages.append(sorted(out, key=repr))
-    return pages
-
-
 def test_static_layers_draw_exactly_what_the_full_template_draws(tmp_path: Path):
-    """The batch path lays out letterhead, labels and footer once per batch and puts them
-    under each page: every text run, line and image must land where the full template puts
-    it, each document must get its own seller's and language's layer, and each file must
-    carry only its own."""
+    """The batch path lays out letterhead, labels, column heads and footer once per batch
+    and draws them under each page: every text run, line and image must land where the full
+    template puts it, each document must get its own seller's and language's layers, and
+    each file must carry only its own."""
     from PIL import Image
 
     from syncd.render.stamps import STAMP, layered
@@ -124,13 +92,13 @@ def test_static_layers_draw_exactly_what_the_full_template_draws(tmp_path: Path)
     full._layered = False
     stamped, plain = layers.render_many(docs), full.render_many(docs)
     for doc, a, b in zip(docs, stamped, plain, strict=True):
-        assert _marks(a) == _marks(b), doc.number
+        assert drawn(a) == drawn(b), doc.number
         with pikepdf.open(io.BytesIO(a)) as opened:
             (page,) = opened.pages
             assert STAMP in page.Resources.XObject
             forms = [o for o in opened.objects if isinstance(o, pikepdf.Stream)
                      and o.get("/Subtype") == "/Form"]
-            assert len(forms) == 1  # no other document's layer
+            assert len(forms) == 2  # its two static layers, no other document's
     assert pdf_text(stamped[0]).count("Amtsgericht Hamburg HRB 12345") == 1
     # an override of any template file could make the layers disagree: no layering then
     assert layered(None) and layered(tmp_path)

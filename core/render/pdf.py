@@ -41,7 +41,7 @@ from syncd.render.fonts import font_faces
 from syncd.render.language import choose_language
 from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
 from syncd.render.speedups import fast_layout
-from syncd.render.stamps import anchor, layered, static_sections, underlay
+from syncd.render.stamps import Sections, layered, underlay
 from syncd.render.view import DocumentView, build_view, resolve_seller
 
 BATCH_SIZE = 50
@@ -280,15 +280,15 @@ class PdfRenderer(Renderer):
         # one page each holds a document's own content: its letterhead and footer are drawn
         # once per batch as static layers and put under it (not for multi-page documents,
         # which are laid out again on their own, with page numbers)
-        stamps, uses = static_sections(self.options.templates, views) \
-            if self._layered and not paged else (None, [])
+        sections = Sections(self.options.templates, views) \
+            if self._layered and not paged else None
         with fast_layout():
-            layout = InvoiceHTML(string=self._html(views, paged, stamps),
-                                 base_url=str(base) + "/", xml=self._xhtml).render()
+            html = self._html(views, paged, sections.html if sections else None)
+            layout = InvoiceHTML(string=html, base_url=str(base) + "/", xml=self._xhtml).render()
             pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
-        names = [v.anchor for v in views] + [anchor(i) for i in range(len(stamps or []))]
+        names = [v.anchor for v in views] + (sections.anchors() if sections else [])
         found = page_ranges([p.anchors for p in layout.pages], names)
-        ranges = found[:len(views)]
+        ranges, stamps = found[:len(views)], found[len(views):]
         pdfs = split(
             pdf,
             ranges,
@@ -296,7 +296,8 @@ class PdfRenderer(Renderer):
             authors=[v.seller.lines[0] for v in views],
             xmls=xmls or None,
             profile=profile,
-            stamps=(found[len(views):], uses) if stamps is not None else None,
+            stamps=(stamps, sections.placements(layout.pages, ranges, stamps))
+            if sections else None,
         )
         return pdfs, ranges
 
@@ -354,10 +355,10 @@ def split(
     authors: Sequence[str],
     xmls: Sequence[bytes] | None = None,
     profile: Embedded | None = None,
-    stamps: tuple[Sequence[range], Sequence[int]] | None = None,
+    stamps: tuple[Sequence[range], Sequence[Sequence[tuple[int, float]]]] | None = None,
 ) -> list[bytes]:
     """Cut `pdf` into one standalone file per page range; PDF/A-3b with XML when `xmls`.
-    `stamps`: the static layers' pages and which one goes under each range's page."""
+    `stamps`: the static layers' pages and which go under each range's page, and where."""
     when = datetime.now(UTC)
     out = []
     with pikepdf.open(io.BytesIO(pdf)) as source:
