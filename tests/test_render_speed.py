@@ -67,6 +67,12 @@ def test_layout_shortcuts_change_no_page_and_stay_inside_the_batch():
     assert not active()  # off again outside the batch
     assert block.resolve_percentages.__module__ == "syncd.render.speedups"
     assert line_break.Layout.deactivate.__module__ == "syncd.render.speedups"
+    import weasyprint.layout
+
+    from syncd.render.speedups import VARIABLE_PAGE
+    assert weasyprint.layout.make_margin_boxes.__module__ == "syncd.render.speedups"
+    # the margin-box shortcut only takes the variable layer's page, and only inside a batch
+    assert VARIABLE_PAGE in (BUILTIN / "invoice.css").read_text()
 
 
 def test_static_layers_draw_exactly_what_the_full_template_draws(tmp_path: Path):
