@@ -14,16 +14,23 @@ Runs in one process, same machine, same template, same reference invoice (3 line
 "per CPU-s" is invoices per second of this process's CPU time (time.process_time): the
 per-core speed, largely independent of other load; pool runs report wall time only.
 
+--compare CHECKOUT measures the daemon path of another checkout (its own .venv, e.g. main
+before a change) against this one in the same run: both in fresh processes, alternating,
+--rounds times each, so that both see the same machine load; the medians are compared.
+
 Usage: python benchmarks/render_bench.py [--count 200] [--workers N] [--skip-naive]
+                                         [--compare CHECKOUT] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -132,6 +139,49 @@ def run(label: str, fn, docs, einvoice: bool = False, in_process: bool = True) -
     return {"rate": rate, "size": size, "per_cpu": len(docs) / cpu if in_process else None}
 
 
+# the daemon path with APIs every checkout since the batch hook has; prints per-CPU-s as JSON
+CHILD = """
+import json, sys, time
+from syncd.render import RenderOptions
+from syncd.render.batch import BatchPdfs
+from syncd.render.pdf import PdfRenderer
+from syncd.render.samples import reference_invoice
+count, claim = int(sys.argv[1]), int(sys.argv[2])
+docs = [reference_invoice(i) for i in range(1, count + 1)]
+renderer = PdfRenderer(RenderOptions(), workers=1)
+renderer.render_many(docs[:3])
+pdfs = BatchPdfs(renderer)
+start = time.process_time()
+for first in range(0, count, claim):
+    batch = docs[first:first + claim]
+    pdfs.prepare(batch)
+    assert all(pdfs.pdf(doc)[:5] == b"%PDF-" for doc in batch)
+print(json.dumps({"per_cpu": count / (time.process_time() - start)}))
+"""
+
+
+def child_rate(checkout: Path, count: int, claim: int) -> float:
+    """Invoices per CPU-second of the daemon path in a fresh process of `checkout`."""
+    python = checkout / ".venv" / "bin" / "python"
+    done = subprocess.run([str(python if python.exists() else sys.executable), "-c", CHILD,
+                           str(count), str(claim)], cwd=checkout, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["per_cpu"]
+
+
+def compare(other: Path, count: int, claim: int, rounds: int) -> None:
+    here = Path(__file__).resolve().parents[1]
+    rates: dict[str, list[float]] = {"this": [], "other": []}
+    for _ in range(rounds):
+        rates["other"].append(child_rate(other, count, claim))
+        rates["this"].append(child_rate(here, count, claim))
+    mine, theirs = (statistics.median(rates[k]) for k in ("this", "other"))
+    print(f"daemon/1 same run, {rounds} alternating rounds (median invoices per CPU-s): "
+          f"{other} {theirs:.1f} [{' '.join(f'{r:.1f}' for r in rates['other'])}], "
+          f"this checkout {mine:.1f} [{' '.join(f'{r:.1f}' for r in rates['this'])}]: "
+          f"x{mine / theirs:.2f}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="invoices per run (200)")
@@ -141,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="deliveries per claimed batch on the daemon path (engine default)")
     parser.add_argument("--skip-naive", action="store_true",
                         help="no baseline run (the ratio is then not printed)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another checkout (with its own .venv) whose daemon path is "
+                             "measured alternately with this one's in the same run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds per checkout for --compare (3)")
     args = parser.parse_args(argv)
     docs = [reference_invoice(i) for i in range(1, args.count + 1)]
     from weasyprint.text.ffi import harfbuzz_subset
@@ -177,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             if k != "naive" and v["per_cpu"]))
     print(f"daemon path per core: {results['daemon/1']['per_cpu']:.1f} invoices per CPU-second "
           f"(goal 40)")
+    if args.compare is not None:
+        compare(args.compare, args.count, args.claim, args.rounds)
     return 0
 
 

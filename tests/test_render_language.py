@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from syncd.errors import ConfigError
@@ -53,3 +55,19 @@ def test_every_language_has_every_label():
     keys = set(LABELS["de"])
     for language in LANGUAGES:
         assert set(LABELS[language]) == keys, language
+
+
+def test_cached_formatting_prints_what_babel_prints():
+    """Formatted amounts are cached per process, keyed by their digits (equal Decimals may be
+    written differently): each must print exactly as Babel prints it, in any order."""
+    from babel.numbers import format_currency
+
+    from syncd.render.view import Formatter
+
+    fmt = Formatter("de", "EUR")
+    for amount in ("5.8350", "5.835", "5.8350", "-0.50", "-0.5"):
+        expected = format_currency(Decimal(amount), "EUR", locale="de_DE",
+                                   decimal_quantization=False)
+        assert fmt.money(Decimal(amount)) == expected
+    assert Formatter("en", "PLN").money(Decimal("100.00")) == "PLN\u00a0100.00"
+    assert fmt.rate(Decimal("0.055")) == "5,5\u00a0%" and fmt.quantity(Decimal("2.000")) == "2"

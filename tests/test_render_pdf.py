@@ -376,3 +376,45 @@ def test_lean_user_agent_stylesheet_only_without_footnotes(tmp_path: Path):
     pdf = PdfRenderer(RenderOptions(templates=tmp_path), workers=1).render(sample_invoice("de"))
     assert "Fussnote eins" in pdf_text(pdf)
 
+
+
+def _lines_of(box) -> list:
+    return [b for b in _boxes(box) if type(b).__name__ == "LineBox"]
+
+
+def test_number_columns_and_totals_line_up_with_their_row():
+    """Numbers are zero-height blocks overflowing into their row (cheaper than absolute
+    boxes): each must sit on its row's first line, right-aligned to its column's edge, and
+    each total's value on its label's line, even when a description wraps."""
+    from weasyprint import HTML
+
+    doc = sample_invoice("de")
+    long = doc.lines[0].model_copy(update={"description": "Edelstahl-Thermoskanne " * 8})
+    doc = doc.model_copy(update={"lines": (long, *doc.lines[1:])})
+    layout = HTML(string=PdfRenderer(RenderOptions(), workers=1).html([doc])).render()
+    columns: dict[str, set[float]] = {}
+    rows = totals = 0
+    for box in _boxes(layout.pages[0]._page_box):
+        classes = set((box.element.get("class") or "").split()) if box.element is not None \
+            else set()
+        if "row" in classes and type(box).__name__ == "BlockBox":
+            parts = {c: b for b in box.children
+                     for c in (b.element.get("class") or "").split()}
+            desc = _lines_of(parts["desc"])
+            if "Thermoskanne" in str(parts["desc"].element.text):
+                assert len(desc) > 2  # the long description wraps
+            for name in ("pos", "qty", "price", "rate", "amount"):
+                (line,) = _lines_of(parts[name])
+                assert line.position_y == desc[0].position_y, name
+                text = line.children[0]
+                if name != "pos":
+                    columns.setdefault(name, set()).add(round(text.position_x + text.width, 3))
+            assert box.height >= sum(line.height for line in desc) - 0.01
+            rows += 1
+        if "tr" in classes and type(box).__name__ == "BlockBox":
+            keys, values = (_lines_of(child) for child in box.children)
+            assert [k.position_y for k in keys] == [v.position_y for v in values]
+            totals += 1
+    assert rows == len(doc.lines) + 1 and totals == 3
+    # right-aligned: every row's number ends at the same x in its column
+    assert all(len(edges) == 1 for edges in columns.values()), columns

@@ -12,7 +12,7 @@ from syncd.render.language import LANGUAGES
 from syncd.render.pdf import PdfRenderer
 from syncd.render.samples import sample_credit_note, sample_export, sample_intra_eu, sample_invoice
 
-from .render_helpers import pdf_text
+from .render_helpers import drawn, pdf_text
 
 
 def _page_streams(pdf: bytes) -> list[bytes]:
@@ -67,3 +67,47 @@ def test_layout_shortcuts_change_no_page_and_stay_inside_the_batch():
     assert not active()  # off again outside the batch
     assert block.resolve_percentages.__module__ == "syncd.render.speedups"
     assert line_break.Layout.deactivate.__module__ == "syncd.render.speedups"
+    import weasyprint.layout
+
+    from syncd.render.speedups import VARIABLE_PAGE
+    assert weasyprint.layout.make_margin_boxes.__module__ == "syncd.render.speedups"
+    # the margin-box shortcut only takes the variable layer's page, and only inside a batch
+    assert VARIABLE_PAGE in (BUILTIN / "invoice.css").read_text()
+
+
+def test_static_layers_draw_exactly_what_the_full_template_draws(tmp_path: Path):
+    """The batch path lays out letterhead, labels, column heads and footer once per batch
+    and draws them under each page: every text run, line and image must land where the full
+    template puts it, each document must get its own seller's and language's layers, and
+    each file must carry only its own."""
+    from PIL import Image
+
+    from syncd.render.stamps import STAMP, layered
+
+    logo = tmp_path / "logo.png"
+    Image.new("RGB", (80, 40), (18, 52, 86)).save(logo)
+    other = sample_invoice("de", "INV-X-2")
+    other = other.model_copy(update={"seller": other.seller.model_copy(
+        update={"name": "Zweite Firma AG", "tax_number": None})})
+    docs = [sample_invoice(lang, f"INV-X-{lang}") for lang in LANGUAGES]
+    docs += [other, sample_credit_note("fr"), sample_export(), sample_intra_eu(),
+             sample_invoice("de", "INV-X-3")]
+    options = RenderOptions(logo=str(logo), footer="Amtsgericht Hamburg HRB 12345")
+    layers = PdfRenderer(options, workers=1)
+    full = PdfRenderer(options, workers=1)
+    full._layered = False
+    stamped, plain = layers.render_many(docs), full.render_many(docs)
+    for doc, a, b in zip(docs, stamped, plain, strict=True):
+        assert drawn(a) == drawn(b), doc.number
+        with pikepdf.open(io.BytesIO(a)) as opened:
+            (page,) = opened.pages
+            assert STAMP in page.Resources.XObject
+            forms = [o for o in opened.objects if isinstance(o, pikepdf.Stream)
+                     and o.get("/Subtype") == "/Form"]
+            assert len(forms) == 2  # its two static layers, no other document's
+    assert pdf_text(stamped[0]).count("Amtsgericht Hamburg HRB 12345") == 1
+    # an override of any template file could make the layers disagree: no layering then
+    assert layered(None) and layered(tmp_path)
+    (tmp_path / "invoice.css").write_text("h1 { color: red; }")
+    assert not layered(tmp_path)
+    assert not PdfRenderer(RenderOptions(templates=tmp_path), workers=1)._layered

@@ -41,6 +41,7 @@ from syncd.render.fonts import font_faces
 from syncd.render.language import choose_language
 from syncd.render.pdfa import EMBEDDED, Embedded, make_pdfa
 from syncd.render.speedups import fast_layout
+from syncd.render.stamps import Sections, layered, underlay
 from syncd.render.view import DocumentView, build_view, resolve_seller
 
 BATCH_SIZE = 50
@@ -179,6 +180,7 @@ class PdfRenderer(Renderer):
         self.pool_threshold = pool_threshold
         self.compact_fonts = compact_fonts
         self._xhtml = builtin_markup(options.templates)
+        self._layered = layered(options.templates)
 
     def render(self, document: Document) -> bytes:
         return self.render_batch([document])[0]
@@ -234,13 +236,17 @@ class PdfRenderer(Renderer):
         """The HTML of one layout run covering `documents` (handy for template debugging)."""
         return self._html(self.views(documents))
 
-    def _html(self, views: list[DocumentView], paged: bool = False) -> str:
+    def _html(self, views: list[DocumentView], paged: bool = False,
+              stamps: Sequence[Markup] | None = None) -> str:
+        """`stamps`: the documents are laid out as their variable layer, followed by these
+        static layers (syncd.render.stamps); None: every document with the full template."""
         template = environment(self.options.templates).get_template("batch.html")
         faces = Markup(font_faces() if self.compact_fonts else "")
         labels = views[0].labels if paged and views else {}
         return template.render(
             documents=views, font_faces=faces,
             page_label=_css_text(labels.get("page", "")), of_label=_css_text(labels.get("of", "")),
+            layer="full" if stamps is None else "variable", stamps=stamps or [],
         )
 
     def render_batch(self, documents: Sequence[Document]) -> list[bytes]:
@@ -271,11 +277,18 @@ class PdfRenderer(Renderer):
         paged: bool,
     ) -> tuple[list[bytes], list[range]]:
         base = self.options.templates or BUILTIN
+        # one page each holds a document's own content: its letterhead and footer are drawn
+        # once per batch as static layers and put under it (not for multi-page documents,
+        # which are laid out again on their own, with page numbers)
+        sections = Sections(self.options.templates, views) \
+            if self._layered and not paged else None
         with fast_layout():
-            layout = InvoiceHTML(string=self._html(views, paged), base_url=str(base) + "/",
-                                 xml=self._xhtml).render()
+            html = self._html(views, paged, sections.html if sections else None)
+            layout = InvoiceHTML(string=html, base_url=str(base) + "/", xml=self._xhtml).render()
             pdf = layout.write_pdf(pdf_variant="pdf/a-3b" if profile else None)
-        ranges = page_ranges([p.anchors for p in layout.pages], [v.anchor for v in views])
+        names = [v.anchor for v in views] + (sections.anchors() if sections else [])
+        found = page_ranges([p.anchors for p in layout.pages], names)
+        ranges, stamps = found[:len(views)], found[len(views):]
         pdfs = split(
             pdf,
             ranges,
@@ -283,6 +296,8 @@ class PdfRenderer(Renderer):
             authors=[v.seller.lines[0] for v in views],
             xmls=xmls or None,
             profile=profile,
+            stamps=(stamps, sections.placements(layout.pages, ranges, stamps))
+            if sections else None,
         )
         return pdfs, ranges
 
@@ -340,11 +355,15 @@ def split(
     authors: Sequence[str],
     xmls: Sequence[bytes] | None = None,
     profile: Embedded | None = None,
+    stamps: tuple[Sequence[range], Sequence[Sequence[tuple[int, float]]]] | None = None,
 ) -> list[bytes]:
-    """Cut `pdf` into one standalone file per page range; PDF/A-3b with XML when `xmls`."""
+    """Cut `pdf` into one standalone file per page range; PDF/A-3b with XML when `xmls`.
+    `stamps`: the static layers' pages and which go under each range's page, and where."""
     when = datetime.now(UTC)
     out = []
     with pikepdf.open(io.BytesIO(pdf)) as source:
+        if stamps is not None:
+            underlay(source, ranges, *stamps)
         intents = source.Root.get("/OutputIntents")
         if intents is not None and not intents.is_indirect:
             intents = source.make_indirect(intents)  # copy_foreign needs an indirect object
