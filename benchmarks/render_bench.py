@@ -48,23 +48,20 @@ from syncd.render.samples import reference_invoice
 
 
 def tree_rss_mb(root: int) -> float:
-    """Current RSS of `root` and all its descendants (pool workers), in MiB, from /proc."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(stat[1])
-            rss[int(entry.name)] = int(stat[21]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            continue
+    """Current RSS of `root` and all its descendants (pool workers), in MiB, from /proc.
+
+    Walks only this tree (`/proc/<pid>/task/<tid>/children`): a scan of every process on the
+    machine would cost this process CPU time that the per-CPU-second figures then count."""
+    page = os.sysconf("SC_PAGE_SIZE")
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(child for child, parent in parents.items() if parent == pid)
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
     return total / 2**20
 
 

@@ -89,6 +89,7 @@ def test_invoice_in_each_language(rendered, lang):
     assert "305-1234567-7654321" in text and "DzQ8812345" in text  # order and shipment id
     assert "Nordlicht Handels GmbH" in text and "Hafenstraße 12" in text
     assert "SKU TK-1000" in text
+    assert "Amazon." in text and "A1PA6795UKMFR9" not in text  # the marketplace by name
     # no other document of the batch leaked into this file
     assert sum(f"INV-{x.upper()}-1" in text for x in LANGUAGES) == 1
     assert page_count(rendered[f"invoice-{lang}"]) == 1

@@ -50,8 +50,15 @@ BUYERS: dict[str, tuple[str, Address]] = {
                                    postal_code="28013", city="Madrid", country="ES")),
 }
 
-MARKETPLACES = {"de": "A1PA6795UKMFR9", "en": "A1F83G8C2ARO7P", "fr": "A13V1IB3VIYZZH",
-                "it": "APJ6JRA9NG5V4", "es": "A1RKKUPIHCS9HS"}
+MARKETPLACES = {"de": ("A1PA6795UKMFR9", "Amazon.de"), "en": ("A1F83G8C2ARO7P", "Amazon.co.uk"),
+                "fr": ("A13V1IB3VIYZZH", "Amazon.fr"), "it": ("APJ6JRA9NG5V4", "Amazon.it"),
+                "es": ("A1RKKUPIHCS9HS", "Amazon.es")}
+
+
+def _marketplace(language: str, country: str | None) -> Marketplace:
+    """As the Amazon connector gives it: the id and the printed name."""
+    marketplace_id, name = MARKETPLACES[language]
+    return Marketplace(id=marketplace_id, country=country, name=name)
 
 RATES = {"de": ("0.19", "0.07"), "en": ("0.19", "0.07"), "fr": ("0.2", "0.055"),
          "it": ("0.22", "0.04"), "es": ("0.21", "0.04")}
@@ -73,7 +80,7 @@ def reference_invoice(number: int = 1) -> Document:
         kind=DocumentKind.INVOICE, source="amazon", source_key=f"302-{number:07d}-1",
         currency="EUR", number=f"INV-2026-{number:06d}", issue_date=date(2026, 11, 20),
         delivery_date=date(2026, 11, 19), seller=SELLER, buyer=Buyer(name=name),
-        billing_address=address, marketplace=Marketplace(id=MARKETPLACES["de"], country="DE"),
+        billing_address=address, marketplace=_marketplace("de", "DE"),
         references=References(order_id=f"302-{number:07d}-4455667",
                               shipping_id=f"DzQ{number:07d}"),
         lines=(
@@ -94,7 +101,7 @@ def sample_invoice(language: str, number: str = "INV-2026-000042") -> Document:
         currency="EUR" if language != "en" else "GBP", number=number,
         issue_date=date(2026, 11, 20), delivery_date=date(2026, 11, 19), seller=SELLER,
         buyer=Buyer(name=name), billing_address=address,
-        marketplace=Marketplace(id=MARKETPLACES[language], country=address.country),
+        marketplace=_marketplace(language, address.country),
         references=References(order_id="305-1234567-7654321", shipping_id="DzQ8812345",
                               purchase_order_number="PO-4711" if language == "de" else None),
         lines=(
@@ -119,7 +126,7 @@ def sample_credit_note(language: str, number: str = "CN-2026-000007") -> Documen
         original_invoice_number="INV-2026-000042", original_invoice_date=date(2026, 11, 20),
         issue_date=date(2026, 11, 28), delivery_date=date(2026, 11, 19), seller=SELLER,
         buyer=Buyer(name=name), billing_address=address,
-        marketplace=Marketplace(id=MARKETPLACES[language], country=address.country),
+        marketplace=_marketplace(language, address.country),
         references=References(order_id="305-1234567-7654321"),
         lines=(
             gross_line("Edelstahl-Thermoskanne 1 l", "29.99", high, sku="TK-1000"),
@@ -136,7 +143,7 @@ def _b2b_fr(number: str, source_key: str, legal: LegalNotes, description: str) -
         kind=DocumentKind.INVOICE, source="amazon", source_key=source_key, currency="EUR",
         number=number, issue_date=date(2026, 11, 20), delivery_date=date(2026, 11, 18),
         seller=SELLER, buyer=Buyer(company="Atelier Lumière SARL", vat_id="FR98765432109"),
-        billing_address=address, marketplace=Marketplace(id=MARKETPLACES["fr"], country="FR"),
+        billing_address=address, marketplace=_marketplace("fr", "FR"),
         references=References(order_id="171-7654321-1234567",
                               purchase_order_number="BC-2026-118"),
         legal=legal,
